@@ -1,0 +1,67 @@
+// AlertManager: lifecycle of alerts (FIRING -> ACKNOWLEDGED -> RESOLVED),
+// silences, persistence and streaming. Rules (low stock with hysteresis,
+// stockout, count variance) are evaluated by the shard engines, which call
+// raise()/resolve() on transitions.
+//
+// Thread-safe. Listeners are called with the manager's lock released, in
+// order, and must not block.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/clock.h"
+#include "core/model.h"
+#include "store/store.h"
+
+namespace depot {
+
+class AlertManager {
+ public:
+  using Listener = std::function<void(const Alert&)>;
+  AlertManager(Store& store, const Clock& clock) : m_store(store), m_clock(clock) {}
+  AlertManager(const AlertManager&) = delete;
+  AlertManager& operator=(const AlertManager&) = delete;
+
+  absl::Status load();
+
+  // Fires (or keeps firing) the alert (kind, subject). No-op if already active.
+  void raise(AlertKind kind, const std::string& subject, Severity severity, std::string summary);
+  // Resolves the active alert (kind, subject) if any. Listeners always hear
+  // the resolution, even for a silenced alert.
+  void resolve(AlertKind kind, const std::string& subject);
+  bool isActive(AlertKind kind, const std::string& subject) const;
+
+  // Active alerts (FIRING or ACKNOWLEDGED); with include_resolved also the
+  // most recent resolved ones (at most `limit` in all).
+  std::vector<Alert> list(bool include_resolved, std::size_t limit = 1000) const;
+  // NOT_FOUND unknown id; FAILED_PRECONDITION if resolved. Acking twice updates the note.
+  absl::StatusOr<Alert> acknowledge(std::uint64_t id, const std::string& who, const std::string& note);
+  // INVALID_ARGUMENT for a past expiry or missing owner.
+  absl::StatusOr<Silence> silence(Silence silence);
+  std::vector<Silence> silences() const;  // active ones
+
+  // Returns a handle for unsubscribe. New FIRING alerts that are silenced are
+  // not delivered; updates and resolutions are.
+  int subscribe(Listener listener);
+  void unsubscribe(int handle);
+
+ private:
+  void persistAndNotify(const Alert& alert, bool notify);
+
+  Store& m_store;
+  const Clock& m_clock;
+  mutable std::mutex m_mutex;
+  std::map<std::uint64_t, Alert> m_alerts;               // active + recent resolved
+  std::map<std::pair<int, std::string>, std::uint64_t> m_activeByKey;
+  std::vector<Silence> m_silences;
+  std::map<int, Listener> m_listeners;
+  int m_nextHandle = 1;
+};
+
+}  // namespace depot

@@ -1,0 +1,63 @@
+// Catalog: items (SKUs) and locations, held in memory for the hot path and
+// persisted through the Store. Thread-safe: many readers, rare writers.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "core/model.h"
+#include "store/store.h"
+
+namespace depot {
+
+class Catalog {
+ public:
+  explicit Catalog(Store& store) : m_store(store) {}
+  Catalog(const Catalog&) = delete;
+  Catalog& operator=(const Catalog&) = delete;
+
+  absl::Status load();  // from the store; call once before use
+
+  // NOT_FOUND "sku: unknown SKU 'X'" when absent.
+  absl::StatusOr<Item> item(std::string_view sku) const;
+  std::optional<Item> itemById(ItemId id) const;
+  // `name` is "warehouse/code". INVALID_ARGUMENT when malformed, NOT_FOUND when unknown.
+  absl::StatusOr<Location> location(std::string_view name) const;
+  std::optional<Location> locationById(LocationId id) const;
+  std::string locationName(LocationId id) const;  // "" if unknown
+
+  // Validates every field (the message names the row and field, e.g.
+  // "items[4].reorder_point: must be >= 0"), then upserts all or nothing.
+  absl::StatusOr<std::vector<Item>> upsertItems(std::vector<Item> items);
+  absl::StatusOr<std::vector<Location>> upsertLocations(std::vector<Location> locations);
+
+  // Items with sku > after and starting with prefix, sorted by SKU, at most limit.
+  std::vector<Item> items(std::string_view prefix, std::string_view after, std::size_t limit) const;
+  std::vector<Location> locations(std::string_view warehouse) const;  // "" = all, sorted
+  std::size_t itemCount() const;
+
+ private:
+  Store& m_store;
+  mutable std::shared_mutex m_mutex;
+  absl::flat_hash_map<std::string, ItemId> m_itemBySku;
+  absl::flat_hash_map<ItemId, Item> m_items;
+  absl::flat_hash_map<std::string, LocationId> m_locationByName;
+  absl::flat_hash_map<LocationId, Location> m_locations;
+};
+
+// Field validation shared by the catalog and the service. Each returns
+// INVALID_ARGUMENT naming `field` on failure.
+absl::Status validateSku(std::string_view field, std::string_view sku);
+absl::Status validateName(std::string_view field, std::string_view value, std::size_t max_len,
+                          bool required);
+absl::Status validateText(std::string_view field, std::string_view value, std::size_t max_len,
+                          bool required);
+bool isValidUtf8(std::string_view s);
+
+}  // namespace depot

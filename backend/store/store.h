@@ -1,0 +1,162 @@
+// Store: the durable system of record behind the shard engines.
+//
+// Engines: SqliteStore (embedded default, one node) and, later, PostgresStore
+// (cluster: shard leases with epochs, fencing in commit()). Every engine must
+// pass the same contract suite (tests/backend/store/store_contract.h).
+//
+// Thread safety: every method may be called from any thread concurrently.
+// commit() calls are serialised by the implementation as it needs to; reads
+// never block behind a commit longer than the engine requires (SQLite WAL
+// readers do not wait for the writer).
+//
+// Errors: absl::Status. UNAVAILABLE for I/O or connection failures (the caller
+// may retry), FAILED_PRECONDITION for fencing (the shard's epoch or last_seq
+// is not what the caller expected: another writer owns the shard), DATA_LOSS
+// for a corrupt file, INVALID_ARGUMENT for a caller bug.
+#pragma once
+
+#include <array>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "core/model.h"
+
+namespace depot {
+
+struct BalanceRow {
+  ItemId item = 0;
+  LocationId location = 0;
+  Balance balance;
+  Micros last_ts = 0;  // ts of the last ledger entry that touched this row
+};
+
+// Everything a shard engine needs to resume a shard after a restart.
+struct ShardRecovery {
+  ShardId shard = 0;
+  Seq last_seq = 0;  // 0 for an empty shard
+  std::uint64_t epoch = 0;
+  Micros last_ts = 0;  // ts of the entry at last_seq
+  std::vector<BalanceRow> balances;
+  std::vector<Hold> holds;           // open holds, plus closed ones newer than the window
+  std::vector<CountRecord> pending;  // counts in state kPending
+  std::vector<RequestRecord> requests;  // idempotency records newer than the window
+};
+
+// The per-shard part of a group commit. The store must apply it only if the
+// shard's stored last_seq == expected_last_seq and its epoch == epoch (fencing);
+// otherwise the whole commit() fails with FAILED_PRECONDITION and nothing is
+// written. entries are the shard's new ledger rows with seq
+// expected_last_seq+1 .. expected_last_seq+entries.size(), in order.
+struct ShardCommit {
+  ShardId shard = 0;
+  std::uint64_t epoch = 0;
+  Seq expected_last_seq = 0;
+  std::vector<LedgerEntry> entries;
+  std::vector<BalanceRow> balances;      // final values of every row touched
+  std::vector<RequestRecord> requests;   // idempotency records of this batch
+  std::vector<Hold> holds;               // holds created or changed (upsert by order_id+shard)
+  std::vector<CountRecord> counts;       // counts created or changed (upsert by count_id)
+};
+
+// One durable transaction: all of it or nothing.
+struct CommitBatch {
+  std::vector<ShardCommit> shards;
+};
+
+struct StockQuery {
+  std::string sku_prefix;   // empty: any
+  std::string warehouse;    // empty: any
+  std::string location;     // location code within warehouse (or full "wh/code"); empty: any
+  bool below_reorder_point = false;  // only SKUs whose total available < reorder point
+  bool include_zero = true;          // false: skip rows with on_hand == 0 and reserved == 0
+  std::size_t limit = 100;
+  // Resume after this (sku, location name) key; empty: from the start.
+  std::string after_sku;
+  std::string after_location;
+};
+
+struct StockRow {
+  Item item;
+  Location location;
+  Balance balance;
+  Micros updated_at = 0;
+};
+
+struct HistoryQuery {
+  ItemId item = 0;
+  std::optional<LocationId> location;  // none: every location of the item
+  Micros from = 0;                     // inclusive
+  Micros to = 0;                       // exclusive; 0: no upper bound
+  Seq after_seq = 0;                   // paging within the item's shard
+  std::size_t limit = 100;
+  bool newest_first = false;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+  Store() = default;
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // A random id fixed when the store was created. Watch cursors carry it so a
+  // cursor from another data set is refused instead of silently misapplied.
+  virtual std::string ledgerId() const = 0;
+  virtual int schemaVersion() const = 0;
+
+  // ---- catalog ----
+  virtual absl::StatusOr<std::vector<Item>> loadItems() = 0;
+  virtual absl::StatusOr<std::vector<Location>> loadLocations() = 0;
+  // Insert or update by SKU; ids and shards are assigned here for new items.
+  // All or nothing. Returns the stored items in input order.
+  virtual absl::StatusOr<std::vector<Item>> upsertItems(const std::vector<Item>& items) = 0;
+  // Insert by (warehouse, code) if absent. Returns stored locations in input order.
+  virtual absl::StatusOr<std::vector<Location>> upsertLocations(
+      const std::vector<Location>& locations) = 0;
+
+  // ---- the write path ----
+  // Claims `shard` for this writer and returns its state. For SQLite the epoch
+  // is always 1; PostgreSQL takes or renews a lease and bumps the epoch.
+  virtual absl::StatusOr<ShardRecovery> recoverShard(ShardId shard, Micros requests_since,
+                                                      Micros closed_holds_since) = 0;
+  // Durable when it returns OK (synchronous=FULL for SQLite by default).
+  virtual absl::Status commit(const CommitBatch& batch) = 0;
+  // Drop idempotency records and closed holds older than `before` (housekeeping).
+  virtual absl::Status pruneBefore(Micros before) = 0;
+
+  // ---- reads (committed data only) ----
+  virtual absl::StatusOr<std::vector<StockRow>> listStock(const StockQuery& query) = 0;
+  virtual absl::StatusOr<std::vector<LedgerEntry>> history(const HistoryQuery& query) = 0;
+  // on_hand/reserved of (item, location) after the last entry with ts <= at;
+  // a zero balance if there is none.
+  virtual absl::StatusOr<Balance> balanceAt(ItemId item, LocationId location, Micros at) = 0;
+  // Ledger rows of `shard` with seq in (after_seq, up_to_seq], ascending, at most `limit`.
+  virtual absl::StatusOr<std::vector<LedgerEntry>> readLedger(ShardId shard, Seq after_seq,
+                                                               Seq up_to_seq, std::size_t limit) = 0;
+  // Calls `fn` for every ledger row in (shard, seq) order; stops early if fn
+  // returns false. Used by --verify.
+  virtual absl::Status scanLedger(const std::function<bool(const LedgerEntry&)>& fn) = 0;
+  // Every stored balance row (for --verify).
+  virtual absl::Status scanBalances(const std::function<bool(const BalanceRow&)>& fn) = 0;
+  // Last committed seq of every shard.
+  virtual absl::StatusOr<std::array<Seq, kShardCount>> lastSeqs() = 0;
+  // Shards holding a hold (open or closed) for `order_id`.
+  virtual absl::StatusOr<std::vector<ShardId>> findOrderShards(const std::string& order_id) = 0;
+  virtual absl::StatusOr<std::optional<CountRecord>> findCount(const std::string& count_id) = 0;
+  // Counts in `state`, oldest first.
+  virtual absl::StatusOr<std::vector<CountRecord>> listCounts(CountState state, std::size_t limit) = 0;
+
+  // ---- alerts ----
+  virtual absl::StatusOr<std::vector<Alert>> loadAlerts(bool include_resolved) = 0;
+  virtual absl::Status saveAlert(const Alert& alert) = 0;  // upsert by id
+  virtual absl::StatusOr<std::uint64_t> nextAlertId() = 0;
+  virtual absl::StatusOr<std::vector<Silence>> loadSilences(Micros active_at) = 0;
+  virtual absl::StatusOr<Silence> addSilence(const Silence& silence) = 0;  // assigns id
+};
+
+}  // namespace depot

@@ -7,7 +7,9 @@
 // order, and must not block.
 #pragma once
 
+#include <condition_variable>
 #include <functional>
+#include <thread>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -24,11 +26,14 @@ namespace depot {
 class AlertManager {
  public:
   using Listener = std::function<void(const Alert&)>;
-  AlertManager(Store& store, const Clock& clock) : m_store(store), m_clock(clock) {}
+  AlertManager(Store& store, const Clock& clock);
+  ~AlertManager();  // flushes pending saves
   AlertManager(const AlertManager&) = delete;
   AlertManager& operator=(const AlertManager&) = delete;
 
   absl::Status load();
+  // Waits until every change so far is saved (tests, shutdown).
+  void flush();
 
   // Fires (or keeps firing) the alert (kind, subject). No-op if already active.
   void raise(AlertKind kind, const std::string& subject, Severity severity, std::string summary);
@@ -52,7 +57,12 @@ class AlertManager {
   void unsubscribe(int handle);
 
  private:
-  void persistAndNotify(const Alert& alert, bool notify);
+  // Rule transitions come from writer threads: their saves are queued to a
+  // persister thread so a writer never waits for a second fsync. (On a crash
+  // the rules are re-evaluated at start-up, so a lost save converges.)
+  void enqueueSave(const Alert& alert);
+  void notify(const Alert& alert);
+  void persistLoop();
 
   Store& m_store;
   const Clock& m_clock;
@@ -62,6 +72,15 @@ class AlertManager {
   std::vector<Silence> m_silences;
   std::map<int, Listener> m_listeners;
   int m_nextHandle = 1;
+  std::uint64_t m_nextId = 1;
+
+  std::mutex m_saveMutex;
+  std::condition_variable m_saveWake;
+  std::condition_variable m_saved;
+  std::vector<Alert> m_saveQueue;  // guarded by m_saveMutex
+  bool m_saving = false;
+  bool m_stop = false;
+  std::thread m_persister;
 };
 
 }  // namespace depot

@@ -31,6 +31,7 @@ class Catalog {
   absl::StatusOr<Location> location(std::string_view name) const;
   std::optional<Location> locationById(LocationId id) const;
   std::string locationName(LocationId id) const;  // "" if unknown
+  std::string skuOf(ItemId id) const;              // "" if unknown
 
   // Validates every field (the message names the row and field, e.g.
   // "items[4].reorder_point: must be >= 0"), then upserts all or nothing.

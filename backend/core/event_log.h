@@ -62,6 +62,7 @@ class EventLog {
   std::uint64_t m_nextPosition = 1;
   Cursor m_committed{};
   std::vector<WatchSession*> m_sessions;
+  std::mutex m_notifyMutex;  // held while calling sessions' notify functions
 };
 
 class WatchSession {
@@ -75,7 +76,9 @@ class WatchSession {
   // store to fill gaps. Not thread-safe: one consumer per session.
   absl::Status next(std::size_t max, std::vector<LedgerEntry>& out);
   // `fn` is called once, from a publishing thread, the next time entries are
-  // published (or at once if some are pending). Must not block.
+  // published (or at once, on this thread, if some are already pending).
+  // `fn` must not block and must not destroy the session; the session's
+  // destructor waits for a running `fn` to return.
   void notifyWhenReady(std::function<void()> fn);
   // Wakes a pending notifyWhenReady with no data (for shutdown).
   void cancel();

@@ -53,7 +53,7 @@ enum class MovementKind : std::uint8_t {
   kCommit = 7,    // reserved units shipped
   kCount = 8,     // stocktake variance applied
 };
-std::string_view kindName(MovementKind kind);
+const char* kindName(MovementKind kind);
 
 struct Balance {
   Qty on_hand = 0;
@@ -122,7 +122,7 @@ struct RequestRecord {
 };
 
 enum class HoldState : std::uint8_t { kOpen = 1, kCommitted = 2, kReleased = 3, kExpired = 4 };
-std::string_view holdStateName(HoldState state);
+const char* holdStateName(HoldState state);
 
 struct HoldLine {
   ItemId item = 0;
@@ -144,7 +144,7 @@ struct Hold {
 };
 
 enum class CountState : std::uint8_t { kApplied = 1, kPending = 2, kApproved = 3, kRejected = 4 };
-std::string_view countStateName(CountState state);
+const char* countStateName(CountState state);
 
 // One stocktake count line and its reconciliation.
 struct CountRecord {
@@ -170,9 +170,9 @@ struct CountRecord {
 enum class AlertKind : std::uint8_t { kLowStock = 1, kStockout = 2, kCountVariance = 3 };
 enum class AlertState : std::uint8_t { kFiring = 1, kAcknowledged = 2, kResolved = 3 };
 enum class Severity : std::uint8_t { kInfo = 1, kWarning = 2, kCritical = 3 };
-std::string_view alertKindName(AlertKind kind);
-std::string_view alertStateName(AlertState state);
-std::string_view severityName(Severity severity);
+const char* alertKindName(AlertKind kind);
+const char* alertStateName(AlertState state);
+const char* severityName(Severity severity);
 
 struct Alert {
   std::uint64_t id = 0;  // assigned by the AlertManager, unique in the store

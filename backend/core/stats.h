@@ -5,6 +5,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -20,7 +21,7 @@ class Histogram {
   void observe(double value);
   struct Snapshot {
     std::vector<double> bounds;           // upper bounds, +Inf implied at the end
-    std::vector<std::uint64_t> counts;    // cumulative? no: per bucket, size bounds+1
+    std::vector<std::uint64_t> counts;    // per bucket (not cumulative), size bounds+1
     double sum = 0;
     std::uint64_t count = 0;
     double quantile(double q) const;      // linear interpolation inside the bucket

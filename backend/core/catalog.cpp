@@ -1,0 +1,241 @@
+#include "core/catalog.h"
+
+#include <algorithm>
+#include <mutex>
+
+#include "absl/strings/str_cat.h"
+
+namespace depot {
+namespace {
+// Debian's abseil keeps its own string_view type; bridge from std::string_view.
+absl::string_view av(std::string_view s) { return {s.data(), s.size()}; }
+}  // namespace
+
+bool isValidUtf8(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    std::size_t n = 0;
+    std::uint32_t cp = 0;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xE0) == 0xC0) {
+      n = 1;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      n = 2;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      n = 3;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + n >= s.size()) return false;  // truncated sequence
+    for (std::size_t k = 1; k <= n; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    // Overlong encodings, surrogates and out-of-range code points are invalid.
+    if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+        (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+      return false;
+    i += n + 1;
+  }
+  return true;
+}
+
+static bool hasControl(std::string_view s) {
+  return std::any_of(s.begin(), s.end(),
+                     [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7F; });
+}
+
+absl::Status validateText(std::string_view field, std::string_view value, std::size_t max_len,
+                          bool required) {
+  if (required && value.empty()) return absl::InvalidArgumentError(absl::StrCat(av(field), ": required"));
+  if (value.size() > max_len)
+    return absl::InvalidArgumentError(
+        absl::StrCat(av(field), ": ", value.size(), " bytes exceeds the limit of ", max_len));
+  if (!isValidUtf8(value))
+    return absl::InvalidArgumentError(absl::StrCat(av(field), ": not valid UTF-8"));
+  if (value.find('\0') != std::string_view::npos)
+    return absl::InvalidArgumentError(absl::StrCat(av(field), ": contains a NUL byte"));
+  return absl::OkStatus();
+}
+
+absl::Status validateName(std::string_view field, std::string_view value, std::size_t max_len,
+                          bool required) {
+  if (auto s = validateText(field, value, max_len, required); !s.ok()) return s;
+  if (hasControl(value))
+    return absl::InvalidArgumentError(absl::StrCat(av(field), ": contains a control character"));
+  if (!value.empty() && (value.front() == ' ' || value.back() == ' '))
+    return absl::InvalidArgumentError(absl::StrCat(av(field), ": leading or trailing space"));
+  return absl::OkStatus();
+}
+
+absl::Status validateSku(std::string_view field, std::string_view sku) {
+  if (auto s = validateName(field, sku, kMaxSkuLength, true); !s.ok()) return s;
+  if (sku.find('/') != std::string_view::npos)
+    return absl::InvalidArgumentError(absl::StrCat(av(field), ": '/' is not allowed in a SKU"));
+  return absl::OkStatus();
+}
+
+absl::Status Catalog::load() {
+  auto items = m_store.loadItems();
+  if (!items.ok()) return items.status();
+  auto locations = m_store.loadLocations();
+  if (!locations.ok()) return locations.status();
+  std::unique_lock lock(m_mutex);
+  m_itemBySku.clear();
+  m_items.clear();
+  m_locationByName.clear();
+  m_locations.clear();
+  for (auto& it : *items) {
+    m_itemBySku[it.sku] = it.id;
+    m_items[it.id] = std::move(it);
+  }
+  for (auto& loc : *locations) {
+    m_locationByName[loc.name()] = loc.id;
+    m_locations[loc.id] = std::move(loc);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Item> Catalog::item(std::string_view sku) const {
+  std::shared_lock lock(m_mutex);
+  auto it = m_itemBySku.find(std::string(sku));
+  if (it == m_itemBySku.end())
+    return absl::NotFoundError(absl::StrCat("sku: unknown SKU '", av(sku), "'"));
+  return m_items.at(it->second);
+}
+
+std::optional<Item> Catalog::itemById(ItemId id) const {
+  std::shared_lock lock(m_mutex);
+  auto it = m_items.find(id);
+  if (it == m_items.end()) return std::nullopt;
+  return it->second;
+}
+
+std::string Catalog::skuOf(ItemId id) const {
+  std::shared_lock lock(m_mutex);
+  auto it = m_items.find(id);
+  return it == m_items.end() ? std::string() : it->second.sku;
+}
+
+absl::StatusOr<Location> Catalog::location(std::string_view name) const {
+  const auto slash = name.find('/');
+  if (name.empty() || slash == std::string_view::npos || slash == 0 || slash + 1 == name.size())
+    return absl::InvalidArgumentError(
+        absl::StrCat("location: '", av(name), "' is not of the form WAREHOUSE/LOCATION"));
+  std::shared_lock lock(m_mutex);
+  auto it = m_locationByName.find(std::string(name));
+  if (it == m_locationByName.end())
+    return absl::NotFoundError(absl::StrCat("location: unknown location '", av(name), "'"));
+  return m_locations.at(it->second);
+}
+
+std::optional<Location> Catalog::locationById(LocationId id) const {
+  std::shared_lock lock(m_mutex);
+  auto it = m_locations.find(id);
+  if (it == m_locations.end()) return std::nullopt;
+  return it->second;
+}
+
+std::string Catalog::locationName(LocationId id) const {
+  std::shared_lock lock(m_mutex);
+  auto it = m_locations.find(id);
+  return it == m_locations.end() ? std::string() : it->second.name();
+}
+
+absl::StatusOr<std::vector<Item>> Catalog::upsertItems(std::vector<Item> items) {
+  if (items.empty()) return std::vector<Item>{};
+  if (items.size() > kMaxBatchMovements)
+    return absl::InvalidArgumentError(absl::StrCat("items: ", items.size(),
+                                                   " exceeds the limit of ", kMaxBatchMovements));
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    auto& it = items[i];
+    const std::string f = absl::StrCat("items[", i, "]");
+    if (auto s = validateSku(f + ".sku", it.sku); !s.ok()) return s;
+    if (auto s = validateText(f + ".description", it.description, kMaxTextLength, false); !s.ok())
+      return s;
+    if (it.unit.empty()) it.unit = "ea";
+    if (auto s = validateName(f + ".unit", it.unit, kMaxNameLength, true); !s.ok()) return s;
+    if (it.reorder_point < 0 || it.reorder_point > kMaxQuantity)
+      return absl::InvalidArgumentError(f + ".reorder_point: must be between 0 and 1e12");
+    if (it.reorder_qty < 0 || it.reorder_qty > kMaxQuantity)
+      return absl::InvalidArgumentError(f + ".reorder_qty: must be between 0 and 1e12");
+    it.shard = shardOf(it.sku);
+  }
+  // One writer at a time so ids handed out by the store match the maps.
+  std::unique_lock lock(m_mutex);
+  auto stored = m_store.upsertItems(items);
+  if (!stored.ok()) return stored.status();
+  for (const auto& it : *stored) {
+    m_itemBySku[it.sku] = it.id;
+    m_items[it.id] = it;
+  }
+  return stored;
+}
+
+absl::StatusOr<std::vector<Location>> Catalog::upsertLocations(std::vector<Location> locations) {
+  if (locations.empty()) return std::vector<Location>{};
+  if (locations.size() > kMaxBatchMovements)
+    return absl::InvalidArgumentError(absl::StrCat("locations: ", locations.size(),
+                                                   " exceeds the limit of ", kMaxBatchMovements));
+  for (std::size_t i = 0; i < locations.size(); ++i) {
+    const std::string f = absl::StrCat("locations[", i, "]");
+    if (auto s = validateName(f + ".warehouse", locations[i].warehouse, kMaxNameLength, true); !s.ok())
+      return s;
+    if (auto s = validateName(f + ".code", locations[i].code, kMaxNameLength, true); !s.ok())
+      return s;
+    if (locations[i].warehouse.find('/') != std::string::npos)
+      return absl::InvalidArgumentError(f + ".warehouse: '/' is not allowed");
+    if (locations[i].code.find('/') != std::string::npos)
+      return absl::InvalidArgumentError(f + ".code: '/' is not allowed");
+  }
+  std::unique_lock lock(m_mutex);
+  auto stored = m_store.upsertLocations(locations);
+  if (!stored.ok()) return stored.status();
+  for (const auto& loc : *stored) {
+    m_locationByName[loc.name()] = loc.id;
+    m_locations[loc.id] = loc;
+  }
+  return stored;
+}
+
+std::vector<Item> Catalog::items(std::string_view prefix, std::string_view after,
+                                 std::size_t limit) const {
+  std::vector<Item> out;
+  {
+    std::shared_lock lock(m_mutex);
+    for (const auto& [sku, id] : m_itemBySku) {
+      if (sku.compare(0, prefix.size(), prefix) != 0) continue;
+      if (!after.empty() && sku <= after) continue;
+      out.push_back(m_items.at(id));
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const Item& a, const Item& b) { return a.sku < b.sku; });
+  if (out.size() > limit) out.resize(limit);
+  return out;
+}
+
+std::vector<Location> Catalog::locations(std::string_view warehouse) const {
+  std::vector<Location> out;
+  {
+    std::shared_lock lock(m_mutex);
+    for (const auto& [id, loc] : m_locations)
+      if (warehouse.empty() || loc.warehouse == warehouse) out.push_back(loc);
+  }
+  std::sort(out.begin(), out.end(),
+            [](const Location& a, const Location& b) { return a.name() < b.name(); });
+  return out;
+}
+
+std::size_t Catalog::itemCount() const {
+  std::shared_lock lock(m_mutex);
+  return m_items.size();
+}
+
+}  // namespace depot

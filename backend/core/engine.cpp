@@ -1,0 +1,293 @@
+#include "core/engine.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+
+namespace depot {
+namespace {
+constexpr Micros kHousekeepingEvery = 1'000'000;  // prune windows, recount holds
+constexpr Micros kStorePruneEvery = 60'000'000;
+}  // namespace
+
+Engine::Engine(Store& store, const Clock& clock, Catalog& catalog, EventLog& events,
+               AlertManager& alerts, Stats& stats, EngineOptions options)
+    : m_store(store),
+      m_clock(clock),
+      m_catalog(catalog),
+      m_events(events),
+      m_alerts(alerts),
+      m_stats(stats),
+      m_options(std::move(options)) {
+  const int n = std::clamp(m_options.writers, 1, static_cast<int>(kShardCount));
+  for (int i = 0; i < n; ++i) {
+    m_writers.push_back(std::make_unique<Writer>());
+    m_writers.back()->index = i;
+  }
+  for (ShardId s = 0; s < kShardCount; ++s) m_shards.push_back(std::make_unique<ShardState>());
+}
+
+Engine::~Engine() { stop(); }
+
+absl::Status Engine::recover() {
+  const Micros now = m_clock.now();
+  const Micros since = now - m_options.idempotency_window;
+  Cursor committed{};
+  for (ShardId s = 0; s < kShardCount; ++s) {
+    auto r = m_store.recoverShard(s, since, since);
+    if (!r.ok())
+      return absl::Status(r.status().code(),
+                          absl::StrCat("recovering shard ", s, ": ", r.status().message()));
+    committed[s] = r->last_seq;
+    m_shards[s]->load(std::move(*r));
+  }
+  m_events.reset(committed);
+  // Re-derive the alert rules from the recovered balances: whatever was
+  // raised or resolved before a crash converges here.
+  for (auto& st : m_shards) {
+    for (auto& [item, totals] : st->totals) {
+      const std::string sku = m_catalog.skuOf(item);
+      totals.low_alert = m_alerts.isActive(AlertKind::kLowStock, sku);
+      totals.stockout_alert = m_alerts.isActive(AlertKind::kStockout, sku);
+      evaluateItem(item, totals);
+    }
+    for (const auto& [id, count] : st->pending)
+      if (!m_alerts.isActive(AlertKind::kCountVariance, id))
+        m_alerts.raise(AlertKind::kCountVariance, id, Severity::kWarning,
+                       absl::StrCat("count ", id, " variance ", count.variance,
+                                    " awaits approval"));
+    for (const auto& [order, hold] : st->holds)
+      if (hold.state == HoldState::kOpen)
+        m_writers[st->shard % m_writers.size()]->expiries.push(
+            Expiry{hold.expires_at, st->shard, order});
+  }
+  for (auto& w : m_writers) recountOpenHolds(*w);
+  return absl::OkStatus();
+}
+
+void Engine::start() {
+  m_accepting = true;
+  for (auto& w : m_writers) w->thread = std::thread([this, wp = w.get()] { run(*wp); });
+}
+
+void Engine::stop() {
+  m_accepting = false;
+  if (m_stopping.exchange(true)) return;
+  for (auto& w : m_writers) {
+    {
+      std::lock_guard lock(w->mutex);
+    }
+    w->wake.notify_all();
+  }
+  for (auto& w : m_writers)
+    if (w->thread.joinable()) w->thread.join();
+}
+
+absl::Status Engine::submit(Task task) {
+  if (!m_accepting.load(std::memory_order_acquire))
+    return absl::UnavailableError("the server is shutting down");
+  Writer& w = *m_writers[task.shard % m_writers.size()];
+  {
+    std::lock_guard lock(w.mutex);
+    if (w.queued + task.weight > m_options.queue_capacity && w.queued > 0)
+      return absl::ResourceExhaustedError(
+          absl::StrCat("shard ", task.shard, " writer queue is full (", w.queued,
+                       " commands queued); retry after a short delay"));
+    w.queued += task.weight;
+    w.depth.store(w.queued, std::memory_order_relaxed);
+    w.queue.push_back(std::move(task));
+  }
+  w.wake.notify_one();
+  return absl::OkStatus();
+}
+
+void Engine::forEachRequest(const std::function<void(const RequestRecord&)>& fn) const {
+  for (const auto& st : m_shards)
+    for (const auto& [id, rec] : st->requests) fn(rec);
+}
+
+std::size_t Engine::queueDepth() const {
+  std::size_t n = 0;
+  for (const auto& w : m_writers) n += w->depth.load(std::memory_order_relaxed);
+  return n;
+}
+
+void Engine::run(Writer& w) {
+  std::vector<Task> batch;
+  Micros next_housekeeping = 0;
+  for (;;) {
+    batch.clear();
+    {
+      std::unique_lock lock(w.mutex);
+      for (;;) {
+        if (!w.queue.empty() || m_stopping) break;
+        const Micros now = m_clock.now();
+        Micros wait = kHousekeepingEvery;
+        if (!w.expiries.empty()) wait = std::min(wait, w.expiries.top().at - now);
+        if (wait <= 0 || now >= next_housekeeping) break;
+        // A ManualClock does not move by itself: poll at most every 50 ms.
+        w.wake.wait_for(lock, std::chrono::microseconds(std::min<Micros>(wait, 50'000)));
+      }
+      if (m_stopping && w.queue.empty()) {
+        lock.unlock();
+        break;
+      }
+      if (m_options.max_batch_delay > 0 && w.queued < m_options.max_batch) {
+        w.wake.wait_for(lock, std::chrono::microseconds(m_options.max_batch_delay),
+                        [&] { return w.queued >= m_options.max_batch || m_stopping.load(); });
+      }
+      std::size_t weight = 0;
+      while (!w.queue.empty() && (batch.empty() || weight < m_options.max_batch)) {
+        weight += w.queue.front().weight;
+        batch.push_back(std::move(w.queue.front()));
+        w.queue.pop_front();
+      }
+      w.queued -= weight;
+      w.depth.store(w.queued, std::memory_order_relaxed);
+    }
+    processBatch(w, batch);
+    const Micros now = m_clock.now();
+    if (now >= next_housekeeping) {
+      next_housekeeping = now + kHousekeepingEvery;
+      const Micros before = now - m_options.idempotency_window;
+      for (ShardId s = static_cast<ShardId>(w.index); s < kShardCount;
+           s += static_cast<ShardId>(m_writers.size()))
+        m_shards[s]->prune(before);
+      recountOpenHolds(w);
+      if (w.index == 0 && now - m_lastPrune >= kStorePruneEvery) {
+        m_lastPrune = now;
+        (void)m_store.pruneBefore(before);  // housekeeping only; retried next time
+      }
+    }
+  }
+}
+
+void Engine::processBatch(Writer& w, std::vector<Task>& tasks) {
+  const Micros now = m_clock.now();
+  // One transaction per shard touched, created on first use.
+  std::vector<std::pair<ShardId, std::unique_ptr<ShardTxn>>> txns;
+  auto txnFor = [&](ShardId s) -> ShardTxn& {
+    for (auto& [id, t] : txns)
+      if (id == s) return *t;
+    txns.emplace_back(s, std::make_unique<ShardTxn>(*m_shards[s], now, m_store,
+                                                    m_options.count_rules));
+    return *txns.back().second;
+  };
+  // Holds whose time is up are released in the same batch.
+  while (!w.expiries.empty() && w.expiries.top().at <= now) {
+    Expiry e = w.expiries.top();
+    w.expiries.pop();
+    if (txnFor(e.shard).expire(e.order_id))
+      m_stats.expired_holds.fetch_add(1, std::memory_order_relaxed);
+  }
+  std::vector<Completion> completions;
+  completions.reserve(tasks.size());
+  std::size_t commands = 0;
+  for (auto& t : tasks) {
+    commands += t.weight;
+    completions.push_back(t.run(txnFor(t.shard)));
+  }
+  if (txns.empty() && completions.empty()) return;
+
+  CommitBatch batch;
+  for (auto& [id, t] : txns)
+    if (!t->empty()) batch.shards.push_back(t->toCommit());
+  absl::Status status = absl::OkStatus();
+  if (!batch.shards.empty()) {
+    const auto t0 = std::chrono::steady_clock::now();
+    status = m_store.commit(batch);
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    m_stats.commit_seconds.observe(secs);
+    m_stats.commit_batch_size.observe(static_cast<double>(commands));
+    if (status.ok())
+      m_stats.commits.fetch_add(1, std::memory_order_relaxed);
+    else
+      m_stats.commit_failures.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (!status.ok()) {
+    for (auto it = txns.rbegin(); it != txns.rend(); ++it) it->second->rollback();
+    status = absl::UnavailableError(
+        absl::StrCat("the store refused the commit; nothing was applied: ", status.message()));
+    for (auto& c : completions)
+      if (c) c(status);
+    return;
+  }
+  // Durable: acknowledge, then publish.
+  for (auto& c : completions)
+    if (c) c(status);
+  for (auto& [id, t] : txns) {
+    for (const auto& h : t->newHolds()) w.expiries.push(Expiry{h.first, id, h.second});
+    evaluateAlerts(*m_shards[id], *t);
+  }
+  for (auto& sc : batch.shards) {
+    if (sc.entries.empty()) continue;
+    for (const auto& e : sc.entries)
+      m_stats.movements[static_cast<std::size_t>(e.kind)].fetch_add(1, std::memory_order_relaxed);
+    m_events.publish(std::make_shared<const std::vector<LedgerEntry>>(std::move(sc.entries)));
+  }
+}
+
+void Engine::evaluateItem(ItemId item, ItemTotals& t) {
+  auto info = m_catalog.itemById(item);
+  if (!info) return;
+  const Qty available = t.on_hand - t.reserved;
+  if (!t.stockout_alert && available <= 0) {
+    t.stockout_alert = true;
+    m_alerts.raise(AlertKind::kStockout, info->sku, Severity::kCritical,
+                   absl::StrCat("SKU ", info->sku, " is out of stock (available ", available,
+                                ", on hand ", t.on_hand, ")"));
+  } else if (t.stockout_alert && available > 0) {
+    t.stockout_alert = false;
+    m_alerts.resolve(AlertKind::kStockout, info->sku);
+  }
+  const Qty rp = info->reorder_point;
+  // Hysteresis: raise below the reorder point, resolve only once available
+  // is back above it by a margin, so a SKU hovering at the threshold does
+  // not flap.
+  const Qty margin = std::max<Qty>(
+      1, static_cast<Qty>(std::ceil(static_cast<double>(rp) * m_options.low_stock_hysteresis_pct / 100.0)));
+  if (!t.low_alert && rp > 0 && available < rp) {
+    t.low_alert = true;
+    m_alerts.raise(AlertKind::kLowStock, info->sku, Severity::kWarning,
+                   absl::StrCat("SKU ", info->sku, " is low: available ", available,
+                                " below reorder point ", rp, " (reorder ", info->reorder_qty,
+                                " ", info->unit, ")"));
+  } else if (t.low_alert && (rp == 0 || available >= rp + margin)) {
+    t.low_alert = false;
+    m_alerts.resolve(AlertKind::kLowStock, info->sku);
+  }
+}
+
+void Engine::evaluateAlerts(ShardState& st, const ShardTxn& txn) {
+  for (ItemId item : txn.touchedItems()) evaluateItem(item, st.totals[item]);
+  for (const auto& c : txn.countChanges()) {
+    if (c.state == CountState::kPending) {
+      m_alerts.raise(AlertKind::kCountVariance, c.count_id, Severity::kWarning,
+                     absl::StrCat("count ", c.count_id, " of SKU ", m_catalog.skuOf(c.item),
+                                  " at ", m_catalog.locationName(c.location), ": counted ",
+                                  c.counted, ", expected ", c.expected, " (variance ", c.variance,
+                                  ") awaits approval"));
+    } else if (c.state != CountState::kApplied) {
+      m_alerts.resolve(AlertKind::kCountVariance, c.count_id);
+    }
+  }
+}
+
+void Engine::recountOpenHolds(Writer& w) {
+  std::size_t n = 0;
+  for (ShardId s = static_cast<ShardId>(w.index); s < kShardCount;
+       s += static_cast<ShardId>(m_writers.size()))
+    n += m_shards[s]->openHolds();
+  w.open_holds.store(n, std::memory_order_relaxed);
+}
+
+std::size_t Engine::openHolds() const {
+  std::size_t n = 0;
+  for (const auto& w : m_writers) n += w->open_holds.load(std::memory_order_relaxed);
+  return n;
+}
+
+}  // namespace depot

@@ -1,0 +1,117 @@
+// Engine: the shard writers. 256 logical shards, each owned by exactly one
+// writer thread (shard s belongs to writer s % writers). A writer drains its
+// queue into a batch, runs each task against its shard's in-memory state
+// (tentatively), commits the whole batch in one Store transaction (group
+// commit), and only then completes the tasks and publishes their events.
+//
+// A batch closes when the queue is drained (optionally after waiting
+// max_batch_delay for more), or at max_batch commands. Queues are bounded:
+// submit() refuses with RESOURCE_EXHAUSTED past queue_capacity.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <queue>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "core/alerts.h"
+#include "core/catalog.h"
+#include "core/clock.h"
+#include "core/event_log.h"
+#include "core/shard_state.h"
+#include "core/stats.h"
+#include "store/store.h"
+
+namespace depot {
+
+struct EngineOptions {
+  int writers = 2;
+  std::size_t queue_capacity = 200000;  // per writer, in commands
+  std::size_t max_batch = 20000;        // commands per group commit
+  Micros max_batch_delay = 0;
+  Micros idempotency_window = 3600'000'000;
+  CountRules count_rules;
+  double low_stock_hysteresis_pct = 10.0;
+};
+
+// The completion of a task: called once, after the batch's commit, with its
+// status (OK, or the store's error when the batch was rolled back).
+using Completion = std::function<void(const absl::Status& commit_status)>;
+
+struct Task {
+  ShardId shard = 0;
+  std::uint32_t weight = 1;  // commands, for queue accounting
+  // Runs on the shard's writer inside a batch. Must not block (besides the
+  // store read of a back-dated count).
+  std::function<Completion(ShardTxn&)> run;
+};
+
+class Engine {
+ public:
+  Engine(Store& store, const Clock& clock, Catalog& catalog, EventLog& events,
+         AlertManager& alerts, Stats& stats, EngineOptions options);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Loads every shard from the store, seeds the EventLog and re-evaluates the
+  // alert rules. Call once, before start().
+  absl::Status recover();
+  void start();
+  // Refuses new tasks, drains and commits what is queued, joins the writers.
+  void stop();
+
+  // UNAVAILABLE when stopped, RESOURCE_EXHAUSTED when the writer's queue is full.
+  absl::Status submit(Task task);
+
+  std::size_t queueDepth() const;
+  // Before start() only: visits every remembered idempotency record.
+  void forEachRequest(const std::function<void(const RequestRecord&)>& fn) const;
+  std::size_t openHolds() const;
+
+ private:
+  struct Expiry {
+    Micros at;
+    ShardId shard;
+    std::string order_id;
+    bool operator>(const Expiry& o) const { return at > o.at; }
+  };
+  struct Writer {
+    int index = 0;
+    std::mutex mutex;
+    std::condition_variable wake;
+    std::deque<Task> queue;        // guarded by mutex
+    std::size_t queued = 0;        // weight in queue, guarded by mutex
+    std::atomic<std::size_t> depth{0};
+    std::atomic<std::size_t> open_holds{0};  // of this writer's shards
+    std::priority_queue<Expiry, std::vector<Expiry>, std::greater<>> expiries;  // writer thread only
+    std::thread thread;
+  };
+
+  void run(Writer& w);
+  void processBatch(Writer& w, std::vector<Task>& tasks);
+  void evaluateAlerts(ShardState& st, const ShardTxn& txn);
+  void evaluateItem(ItemId item, ItemTotals& totals);
+  void recountOpenHolds(Writer& w);  // only from w's thread (or before start)
+
+  Store& m_store;
+  const Clock& m_clock;
+  Catalog& m_catalog;
+  EventLog& m_events;
+  AlertManager& m_alerts;
+  Stats& m_stats;
+  const EngineOptions m_options;
+  std::vector<std::unique_ptr<ShardState>> m_shards;  // index = shard id
+  std::vector<std::unique_ptr<Writer>> m_writers;
+  std::atomic<bool> m_accepting{false};
+  std::atomic<bool> m_stopping{false};
+  Micros m_lastPrune = 0;  // writer 0 only
+};
+
+}  // namespace depot

@@ -1,0 +1,40 @@
+// RequestRegistry: request_id -> fingerprint of the whole client request, for
+// the idempotency window, across all shards. A shard only sees the part of a
+// request that lands on it; the registry catches a request_id reused with a
+// different payload even when the two land on different shards.
+//
+// Memory: ~40 bytes per id (64-bit hashes, not the ids themselves; a hash
+// collision between two different ids within the window is ~2^-64 likely).
+#pragma once
+
+#include <array>
+#include <deque>
+#include <mutex>
+#include <string_view>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "core/model.h"
+
+namespace depot {
+
+class RequestRegistry {
+ public:
+  explicit RequestRegistry(Micros window) : m_window(window) {}
+  // OK if the id is new (and records it) or was seen with the same
+  // fingerprint; ALREADY_EXISTS naming `field` otherwise.
+  absl::Status claim(std::string_view field, std::string_view request_id,
+                     std::uint64_t fingerprint, Micros now);
+
+ private:
+  static constexpr std::size_t kStripes = 64;
+  struct Stripe {
+    std::mutex mutex;
+    absl::flat_hash_map<std::uint64_t, std::uint64_t> fingerprints;
+    std::deque<std::pair<Micros, std::uint64_t>> order;
+  };
+  const Micros m_window;
+  std::array<Stripe, kStripes> m_stripes;
+};
+
+}  // namespace depot

@@ -1,0 +1,896 @@
+#include "core/service.h"
+
+#include <atomic>
+#include <chrono>
+#include <map>
+
+#include "absl/strings/str_cat.h"
+#include "core/engine.h"
+#include "core/request_registry.h"
+
+namespace depot {
+namespace {
+
+std::string at(const char* list, std::size_t i) { return absl::StrCat(list, "[", i, "]"); }
+
+// Prefixes a status message with a field path: "sku: x" -> "movements[2].sku: x".
+absl::Status under(const std::string& path, const absl::Status& s) {
+  if (s.ok() || path.empty()) return s;
+  return absl::Status(s.code(), absl::StrCat(path, ".", s.message()));
+}
+
+Outcome outcomeOf(const absl::Status& s) {
+  Outcome o;
+  o.code = s.code();
+  o.message = std::string(s.message());
+  return o;
+}
+
+absl::Status validateQuantity(const std::string& field, Qty q, bool allow_negative) {
+  if (q == 0) return absl::InvalidArgumentError(field + ": must not be zero");
+  if (q < 0 && !allow_negative) return absl::InvalidArgumentError(field + ": must be > 0");
+  if (q > kMaxQuantity || q < -kMaxQuantity)
+    return absl::InvalidArgumentError(field + ": exceeds the limit of 1e12 units");
+  return absl::OkStatus();
+}
+
+absl::Status validateId(const std::string& field, std::string_view id) {
+  return validateName(field, id, kMaxIdLength, true);
+}
+
+std::string actorOr(std::string actor) { return actor.empty() ? "anonymous" : actor; }
+
+}  // namespace
+
+class InventoryService::Impl {
+ public:
+  Impl(Store& store, const Clock& clock, ServiceOptions options)
+      : store(store),
+        clock(clock),
+        options(options),
+        catalog(store),
+        events(store),
+        alerts(store, clock),
+        registry(options.idempotency_window),
+        engine(store, clock, catalog, events, alerts, stats, engineOptions(options)) {}
+
+  static EngineOptions engineOptions(const ServiceOptions& o) {
+    EngineOptions e;
+    e.writers = o.writers;
+    e.queue_capacity = o.queue_capacity;
+    e.max_batch = o.max_batch;
+    e.max_batch_delay = o.max_batch_delay;
+    e.idempotency_window = o.idempotency_window;
+    e.count_rules = CountRules{o.count_variance_abs, o.count_variance_pct};
+    e.low_stock_hysteresis_pct = o.low_stock_hysteresis_pct;
+    return e;
+  }
+
+  Store& store;
+  const Clock& clock;
+  const ServiceOptions options;
+  Stats stats;
+  Catalog catalog;
+  EventLog events;
+  AlertManager alerts;
+  RequestRegistry registry;
+  Engine engine;  // last: stopped and destroyed first
+  std::string ledger_id;
+
+  // ---- helpers ----
+  absl::StatusOr<Item> resolveItem(const std::string& path, const std::string& sku) {
+    if (auto s = validateSku(path.empty() ? "sku" : path + ".sku", sku); !s.ok()) return s;
+    auto item = catalog.item(sku);
+    if (!item.ok()) return under(path, item.status());
+    return item;
+  }
+  absl::StatusOr<Location> resolveLocation(const std::string& field, const std::string& name) {
+    if (auto s = validateName(field, name, 2 * kMaxNameLength + 1, true); !s.ok()) return s;
+    auto loc = catalog.location(name);
+    if (!loc.ok()) {
+      // catalog messages start with "location: "; name the real field.
+      std::string msg(loc.status().message());
+      if (msg.rfind("location: ", 0) == 0) msg = msg.substr(10);
+      return absl::Status(loc.status().code(), absl::StrCat(field, ": ", msg));
+    }
+    return loc;
+  }
+  std::vector<LineBalance> names(const Item& item, const Outcome& o) {
+    std::vector<LineBalance> out;
+    out.reserve(o.after.size());
+    for (const auto& [loc, b] : o.after)
+      out.push_back(LineBalance{item.sku, catalog.locationName(loc), b});
+    return out;
+  }
+  void countOutcome(const Outcome& o) {
+    if (!o.ok()) stats.countRejection(o.code);
+  }
+};
+
+InventoryService::InventoryService(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
+
+InventoryService::~InventoryService() { stop(); }
+
+absl::StatusOr<std::unique_ptr<InventoryService>> InventoryService::start(Store& store,
+                                                                         const Clock& clock,
+                                                                         ServiceOptions options) {
+  auto impl = std::make_unique<Impl>(store, clock, options);
+  impl->ledger_id = store.ledgerId();
+  if (auto s = impl->catalog.load(); !s.ok()) return s;
+  if (auto s = impl->alerts.load(); !s.ok()) return s;
+  if (auto s = impl->engine.recover(); !s.ok()) return s;
+  const Micros now = clock.now();
+  impl->engine.forEachRequest([&](const RequestRecord& r) {
+    (void)impl->registry.claim("request_id", r.request_id, r.fingerprint, now);
+  });
+  impl->engine.start();
+  return std::unique_ptr<InventoryService>(new InventoryService(std::move(impl)));
+}
+
+void InventoryService::stop() {
+  if (!m_impl) return;
+  m_impl->engine.stop();
+  m_impl->alerts.flush();
+}
+
+Catalog& InventoryService::catalog() { return m_impl->catalog; }
+EventLog& InventoryService::events() { return m_impl->events; }
+AlertManager& InventoryService::alerts() { return m_impl->alerts; }
+Stats& InventoryService::stats() { return m_impl->stats; }
+std::string InventoryService::ledgerId() const { return m_impl->ledger_id; }
+std::array<Seq, kShardCount> InventoryService::lastSeqs() const {
+  return m_impl->events.committed();
+}
+std::size_t InventoryService::queueDepth() const { return m_impl->engine.queueDepth(); }
+std::size_t InventoryService::openHolds() const { return m_impl->engine.openHolds(); }
+
+// ------------------------------------------------------------------ apply
+
+namespace {
+struct ApplyCall {
+  std::vector<MovementResult> results;
+  std::vector<Item> items;  // per movement, for names
+  std::atomic<int> pending{0};
+  Done<absl::StatusOr<std::vector<MovementResult>>> done;
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+};
+}  // namespace
+
+void InventoryService::apply(std::vector<MovementRequest> movements, bool linked,
+                             Done<absl::StatusOr<std::vector<MovementResult>>> done) {
+  Impl& d = *m_impl;
+  if (movements.empty()) return done(absl::InvalidArgumentError("movements: at least one is required"));
+  if (movements.size() > kMaxBatchMovements)
+    return done(absl::InvalidArgumentError(absl::StrCat(
+        "movements: ", movements.size(), " exceeds the limit of ", kMaxBatchMovements)));
+  auto call = std::make_shared<ApplyCall>();
+  call->done = std::move(done);
+  call->results.resize(movements.size());
+  call->items.resize(movements.size());
+  std::vector<MovementCmd> cmds(movements.size());
+  std::vector<bool> valid(movements.size(), false);
+  std::map<ShardId, std::vector<std::size_t>> byShard;
+  const Micros now = d.clock.now();
+
+  for (std::size_t i = 0; i < movements.size(); ++i) {
+    auto& m = movements[i];
+    const std::string path = at("movements", i);
+    auto fail = [&](const absl::Status& s) { call->results[i].outcome = outcomeOf(s); };
+    if (auto s = validateId(path + ".request_id", m.request_id); !s.ok()) { fail(s); continue; }
+    if (m.kind != MovementKind::kReceive && m.kind != MovementKind::kShip &&
+        m.kind != MovementKind::kTransfer && m.kind != MovementKind::kAdjust) {
+      fail(absl::InvalidArgumentError(path + ".kind: must be RECEIVE, SHIP, TRANSFER or ADJUST"));
+      continue;
+    }
+    auto item = d.resolveItem(path, m.sku);
+    if (!item.ok()) { fail(item.status()); continue; }
+    auto loc = d.resolveLocation(path + ".location", m.location);
+    if (!loc.ok()) { fail(loc.status()); continue; }
+    MovementCmd& c = cmds[i];
+    if (m.kind == MovementKind::kTransfer) {
+      auto to = d.resolveLocation(path + ".to_location", m.to_location);
+      if (!to.ok()) { fail(to.status()); continue; }
+      if (to->id == loc->id) {
+        fail(absl::InvalidArgumentError(path + ".to_location: must differ from location"));
+        continue;
+      }
+      c.to_location = to->id;
+    } else if (!m.to_location.empty()) {
+      fail(absl::InvalidArgumentError(path + ".to_location: only TRANSFER has a destination"));
+      continue;
+    }
+    if (auto s = validateQuantity(path + ".quantity", m.quantity, m.kind == MovementKind::kAdjust);
+        !s.ok()) { fail(s); continue; }
+    if (auto s = validateText(path + ".reason", m.reason, kMaxTextLength,
+                              m.kind == MovementKind::kAdjust);
+        !s.ok()) { fail(s); continue; }
+    if (auto s = validateName(path + ".actor", m.actor, kMaxIdLength, false); !s.ok()) {
+      fail(s);
+      continue;
+    }
+    c.request_id = m.request_id;
+    c.kind = m.kind;
+    c.item = item->id;
+    c.location = loc->id;
+    c.quantity = m.quantity;
+    c.actor = actorOr(m.actor);
+    c.reason = m.reason;
+    c.fingerprint = Fingerprint()
+                        .add("movement")
+                        .add(static_cast<std::int64_t>(m.kind))
+                        .add(m.sku)
+                        .add(m.location)
+                        .add(m.to_location)
+                        .add(m.quantity)
+                        .add(m.reason)
+                        .value();
+    if (auto s = d.registry.claim(path + ".request_id", m.request_id, c.fingerprint, now); !s.ok()) {
+      fail(s);
+      continue;
+    }
+    call->items[i] = std::move(*item);
+    call->results[i].shard = call->items[i].shard;
+    valid[i] = true;
+    byShard[call->items[i].shard].push_back(i);
+  }
+
+  if (linked) {
+    if (byShard.size() > 1) {
+      auto it = byShard.begin();
+      const ShardId a = it->first, b = (++it)->first;
+      return call->done(absl::InvalidArgumentError(absl::StrCat(
+          "linked: the movements span shards ", a, " and ", b,
+          "; a linked batch must stay within one shard (its SKUs must hash to the same shard)")));
+    }
+    std::size_t bad = movements.size();
+    for (std::size_t i = 0; i < movements.size() && bad == movements.size(); ++i)
+      if (!valid[i]) bad = i;
+    if (bad != movements.size()) {
+      for (std::size_t i = 0; i < movements.size(); ++i)
+        if (i != bad)
+          call->results[i].outcome = outcomeOf(absl::AbortedError(absl::StrCat(
+              "linked batch aborted: movements[", bad, "] failed: ",
+              call->results[bad].outcome.message)));
+      for (auto& r : call->results) d.countOutcome(r.outcome);
+      return call->done(std::move(call->results));
+    }
+  }
+
+  auto finish = [&d](const std::shared_ptr<ApplyCall>& c) {
+    for (std::size_t i = 0; i < c->results.size(); ++i) {
+      auto& r = c->results[i];
+      d.countOutcome(r.outcome);
+      if (r.outcome.ok()) r.after = d.names(c->items[i], r.outcome);
+    }
+    d.stats.command_seconds.observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - c->started).count());
+    c->done(std::move(c->results));
+  };
+  if (byShard.empty()) {
+    for (auto& r : call->results) d.countOutcome(r.outcome);
+    return call->done(std::move(call->results));
+  }
+  call->pending.store(static_cast<int>(byShard.size()));
+  for (auto& [shard, idxs] : byShard) {
+    Task task;
+    task.shard = shard;
+    task.weight = static_cast<std::uint32_t>(idxs.size());
+    std::vector<MovementCmd> group;
+    group.reserve(idxs.size());
+    for (auto i : idxs) group.push_back(std::move(cmds[i]));
+    task.run = [call, idxs, group = std::move(group), linked, finish](ShardTxn& txn) -> Completion {
+      if (linked) {
+        std::vector<bool> replayed;
+        auto outs = txn.linked(group, &replayed);
+        for (std::size_t k = 0; k < idxs.size(); ++k) {
+          call->results[idxs[k]].outcome = std::move(outs[k]);
+          call->results[idxs[k]].replayed = replayed[k];
+        }
+      } else {
+        for (std::size_t k = 0; k < idxs.size(); ++k) {
+          bool replayed = false;
+          call->results[idxs[k]].outcome = txn.movement(group[k], &replayed);
+          call->results[idxs[k]].replayed = replayed;
+        }
+      }
+      return [call, idxs, finish](const absl::Status& status) {
+        if (!status.ok())
+          for (auto i : idxs) {
+            call->results[i].outcome = outcomeOf(status);
+            call->results[i].replayed = false;
+          }
+        if (call->pending.fetch_sub(1, std::memory_order_acq_rel) == 1) finish(call);
+      };
+    };
+    auto copy = idxs;
+    if (auto s = d.engine.submit(std::move(task)); !s.ok()) {
+      for (auto i : copy) call->results[i].outcome = outcomeOf(s);
+      if (call->pending.fetch_sub(1, std::memory_order_acq_rel) == 1) finish(call);
+    }
+  }
+}
+
+// ------------------------------------------------------------ order holds
+
+namespace {
+struct OrderCall {
+  std::vector<ShardId> shards;
+  std::vector<Outcome> outcomes;
+  std::vector<bool> replayed;
+  std::vector<Micros> expires;
+  std::atomic<int> pending{0};
+  std::function<void(OrderCall&)> finish;
+};
+
+struct ResolvedLine {
+  Item item;
+  Location location;
+  Qty qty;
+};
+}  // namespace
+
+// Runs one task per shard, each producing an Outcome; calls `finish` once all are done.
+static void fanOut(Engine& engine, const std::shared_ptr<OrderCall>& call,
+                   std::function<Outcome(ShardTxn&, ShardId, bool*, Micros*)> run) {
+  const std::size_t n = call->shards.size();
+  call->outcomes.resize(n);
+  call->replayed.assign(n, false);
+  call->expires.assign(n, 0);
+  call->pending.store(static_cast<int>(n));
+  for (std::size_t k = 0; k < n; ++k) {
+    Task task;
+    task.shard = call->shards[k];
+    task.run = [call, k, run](ShardTxn& txn) -> Completion {
+      bool rep = false;
+      Micros exp = 0;
+      call->outcomes[k] = run(txn, call->shards[k], &rep, &exp);
+      call->replayed[k] = rep;
+      call->expires[k] = exp;
+      return [call, k](const absl::Status& status) {
+        if (!status.ok()) call->outcomes[k] = outcomeOf(status);
+        if (call->pending.fetch_sub(1, std::memory_order_acq_rel) == 1) call->finish(*call);
+      };
+    };
+    if (auto s = engine.submit(std::move(task)); !s.ok()) {
+      call->outcomes[k] = outcomeOf(s);
+      if (call->pending.fetch_sub(1, std::memory_order_acq_rel) == 1) call->finish(*call);
+    }
+  }
+}
+
+void InventoryService::reserve(ReserveRequest r, Done<OrderResult> done) {
+  Impl& d = *m_impl;
+  auto refuse = [&](absl::Status s) {
+    d.stats.countRejection(s.code());
+    OrderResult res;
+    res.status = std::move(s);
+    done(std::move(res));
+  };
+  if (auto s = validateId("request_id", r.request_id); !s.ok()) return refuse(s);
+  if (auto s = validateId("order_id", r.order_id); !s.ok()) return refuse(s);
+  if (auto s = validateName("actor", r.actor, kMaxIdLength, false); !s.ok()) return refuse(s);
+  if (r.lines.empty()) return refuse(absl::InvalidArgumentError("lines: at least one is required"));
+  if (r.lines.size() > kMaxBatchMovements)
+    return refuse(absl::InvalidArgumentError(
+        absl::StrCat("lines: ", r.lines.size(), " exceeds the limit of ", kMaxBatchMovements)));
+  if (r.ttl < 0) return refuse(absl::InvalidArgumentError("ttl_seconds: must be >= 0"));
+  if (r.ttl > d.options.max_hold_ttl)
+    return refuse(absl::InvalidArgumentError(absl::StrCat(
+        "ttl_seconds: exceeds the limit of ", d.options.max_hold_ttl / 1'000'000, " s")));
+  const Micros ttl = r.ttl == 0 ? d.options.default_hold_ttl : r.ttl;
+  Fingerprint fp;
+  fp.add("reserve").add(r.order_id).add(r.ttl);
+  std::map<ShardId, std::vector<HoldLine>> byShard;
+  std::vector<ResolvedLine> lines;
+  for (std::size_t i = 0; i < r.lines.size(); ++i) {
+    const auto& l = r.lines[i];
+    const std::string path = at("lines", i);
+    auto item = d.resolveItem(path, l.sku);
+    if (!item.ok()) return refuse(item.status());
+    auto loc = d.resolveLocation(path + ".location", l.location);
+    if (!loc.ok()) return refuse(loc.status());
+    if (auto s = validateQuantity(path + ".quantity", l.quantity, false); !s.ok()) return refuse(s);
+    fp.add(l.sku).add(l.location).add(l.quantity);
+    byShard[item->shard].push_back(HoldLine{item->id, loc->id, l.quantity});
+    lines.push_back(ResolvedLine{*item, *loc, l.quantity});
+  }
+  const std::uint64_t fingerprint = fp.value();
+  const Micros now = d.clock.now();
+  if (auto s = d.registry.claim("request_id", r.request_id, fingerprint, now); !s.ok())
+    return refuse(s);
+
+  auto call = std::make_shared<OrderCall>();
+  auto cmds = std::make_shared<std::map<ShardId, HoldCmd>>();
+  for (auto& [shard, hl] : byShard) {
+    call->shards.push_back(shard);
+    HoldCmd c;
+    c.request_id = r.request_id;
+    c.order_id = r.order_id;
+    c.lines = std::move(hl);
+    c.expires_at = now + ttl;
+    c.actor = actorOr(r.actor);
+    c.fingerprint = fingerprint;
+    (*cmds)[shard] = std::move(c);
+  }
+  const std::string rid = r.request_id, order = r.order_id, actor = actorOr(r.actor);
+  Impl* dp = &d;
+  call->finish = [dp, done, rid, order, actor, fingerprint, lines](OrderCall& c) {
+    OrderResult res;
+    bool all_ok = true;
+    for (std::size_t k = 0; k < c.outcomes.size(); ++k) {
+      if (!c.outcomes[k].ok()) {
+        if (all_ok) res.status = c.outcomes[k].status();
+        all_ok = false;
+      }
+    }
+    if (all_ok) {
+      res.replayed = true;
+      for (std::size_t k = 0; k < c.outcomes.size(); ++k) {
+        res.seqs.push_back(c.outcomes[k].first_seq);
+        res.expires_at = std::max(res.expires_at, c.expires[k]);
+        res.replayed = res.replayed && c.replayed[k];
+        for (const auto& [loc, b] : c.outcomes[k].after) {
+          std::string sku;
+          for (const auto& l : lines)
+            if (l.location.id == loc && l.item.shard == c.shards[k]) sku = l.item.sku;
+          res.after.push_back(LineBalance{sku, dp->catalog.locationName(loc), b});
+        }
+      }
+      return done(std::move(res));
+    }
+    dp->stats.countRejection(res.status.code());
+    // Saga: undo the shards that did reserve, then report the failure. If an
+    // undo cannot run now, the hold's TTL releases it.
+    auto undo = std::make_shared<OrderCall>();
+    for (std::size_t k = 0; k < c.outcomes.size(); ++k)
+      if (c.outcomes[k].ok() && c.outcomes[k].entries > 0) undo->shards.push_back(c.shards[k]);
+    if (undo->shards.empty()) return done(std::move(res));
+    undo->finish = [done, res](OrderCall&) mutable { done(std::move(res)); };
+    CloseHoldCmd cmd;
+    cmd.request_id = rid + "~undo";
+    cmd.order_id = order;
+    cmd.commit = false;
+    cmd.actor = actor;
+    cmd.reason = "reservation failed on another shard";
+    cmd.fingerprint = Fingerprint().add("undo").add(static_cast<std::int64_t>(fingerprint)).value();
+    fanOut(dp->engine, undo, [cmd](ShardTxn& txn, ShardId, bool* rep, Micros*) {
+      return txn.closeHold(cmd, rep);
+    });
+  };
+  fanOut(d.engine, call, [cmds](ShardTxn& txn, ShardId shard, bool* rep, Micros* exp) {
+    const HoldCmd& c = cmds->at(shard);
+    Outcome o = txn.reserve(c, rep);
+    // A retry reports the expiry of the hold it created the first time.
+    auto it = txn.state().holds.find(c.order_id);
+    if (it != txn.state().holds.end() && it->second.request_id == c.request_id)
+      *exp = it->second.expires_at;
+    return o;
+  });
+}
+
+void InventoryService::commitOrder(CommitRequest r, Done<OrderResult> done) {
+  Impl& d = *m_impl;
+  auto refuse = [&](absl::Status s) {
+    d.stats.countRejection(s.code());
+    OrderResult res;
+    res.status = std::move(s);
+    done(std::move(res));
+  };
+  if (auto s = validateId("request_id", r.request_id); !s.ok()) return refuse(s);
+  if (auto s = validateId("order_id", r.order_id); !s.ok()) return refuse(s);
+  if (auto s = validateName("actor", r.actor, kMaxIdLength, false); !s.ok()) return refuse(s);
+  if (r.lines.size() > kMaxBatchMovements)
+    return refuse(absl::InvalidArgumentError(
+        absl::StrCat("lines: ", r.lines.size(), " exceeds the limit of ", kMaxBatchMovements)));
+  Fingerprint fp;
+  fp.add("commit").add(r.order_id);
+  std::map<ShardId, std::vector<HoldLine>> ship;
+  for (std::size_t i = 0; i < r.lines.size(); ++i) {
+    const auto& l = r.lines[i];
+    const std::string path = at("lines", i);
+    auto item = d.resolveItem(path, l.sku);
+    if (!item.ok()) return refuse(item.status());
+    auto loc = d.resolveLocation(path + ".location", l.location);
+    if (!loc.ok()) return refuse(loc.status());
+    if (l.quantity < 0 || l.quantity > kMaxQuantity)
+      return refuse(absl::InvalidArgumentError(path + ".quantity: must be between 0 and 1e12"));
+    fp.add(l.sku).add(l.location).add(l.quantity);
+    ship[item->shard].push_back(HoldLine{item->id, loc->id, l.quantity});
+  }
+  auto shards = d.store.findOrderShards(r.order_id);
+  if (!shards.ok()) return refuse(shards.status());
+  if (shards->empty())
+    return refuse(absl::NotFoundError(absl::StrCat("order_id: no hold for order '", r.order_id, "'")));
+  for (const auto& [shard, lines] : ship)
+    if (std::find(shards->begin(), shards->end(), shard) == shards->end())
+      return refuse(absl::FailedPreconditionError(absl::StrCat(
+          "lines: order '", r.order_id, "' holds nothing of SKU #", lines.front().item,
+          " at the named location")));
+  if (auto s = d.registry.claim("request_id", r.request_id, fp.value(), d.clock.now()); !s.ok())
+    return refuse(s);
+  auto call = std::make_shared<OrderCall>();
+  call->shards = *shards;
+  Impl* dp = &d;
+  call->finish = [dp, done](OrderCall& c) {
+    OrderResult res;
+    res.replayed = true;
+    for (std::size_t k = 0; k < c.outcomes.size(); ++k) {
+      if (!c.outcomes[k].ok() && res.status.ok()) res.status = c.outcomes[k].status();
+      res.replayed = res.replayed && c.replayed[k];
+      res.seqs.push_back(c.outcomes[k].first_seq);
+    }
+    if (!res.status.ok()) dp->stats.countRejection(res.status.code());
+    done(std::move(res));
+  };
+  CloseHoldCmd base;
+  base.request_id = r.request_id;
+  base.order_id = r.order_id;
+  base.commit = true;
+  base.ship_all = r.lines.empty();
+  base.actor = actorOr(r.actor);
+  base.fingerprint = fp.value();
+  fanOut(d.engine, call, [base, ship](ShardTxn& txn, ShardId shard, bool* rep, Micros*) {
+    CloseHoldCmd c = base;
+    if (!c.ship_all) {
+      auto it = ship.find(shard);
+      if (it != ship.end()) c.ship = it->second;  // absent: ship nothing here, release all
+    }
+    return txn.closeHold(c, rep);
+  });
+}
+
+void InventoryService::releaseOrder(ReleaseRequest r, Done<OrderResult> done) {
+  Impl& d = *m_impl;
+  auto refuse = [&](absl::Status s) {
+    d.stats.countRejection(s.code());
+    OrderResult res;
+    res.status = std::move(s);
+    done(std::move(res));
+  };
+  if (auto s = validateId("request_id", r.request_id); !s.ok()) return refuse(s);
+  if (auto s = validateId("order_id", r.order_id); !s.ok()) return refuse(s);
+  if (auto s = validateName("actor", r.actor, kMaxIdLength, false); !s.ok()) return refuse(s);
+  if (auto s = validateText("reason", r.reason, kMaxTextLength, false); !s.ok()) return refuse(s);
+  const std::uint64_t fingerprint = Fingerprint().add("release").add(r.order_id).value();
+  auto shards = d.store.findOrderShards(r.order_id);
+  if (!shards.ok()) return refuse(shards.status());
+  if (shards->empty())
+    return refuse(absl::NotFoundError(absl::StrCat("order_id: no hold for order '", r.order_id, "'")));
+  if (auto s = d.registry.claim("request_id", r.request_id, fingerprint, d.clock.now()); !s.ok())
+    return refuse(s);
+  auto call = std::make_shared<OrderCall>();
+  call->shards = *shards;
+  Impl* dp = &d;
+  call->finish = [dp, done](OrderCall& c) {
+    OrderResult res;
+    res.replayed = true;
+    for (std::size_t k = 0; k < c.outcomes.size(); ++k) {
+      if (!c.outcomes[k].ok() && res.status.ok()) res.status = c.outcomes[k].status();
+      res.replayed = res.replayed && c.replayed[k];
+      res.seqs.push_back(c.outcomes[k].first_seq);
+    }
+    if (!res.status.ok()) dp->stats.countRejection(res.status.code());
+    done(std::move(res));
+  };
+  CloseHoldCmd cmd;
+  cmd.request_id = r.request_id;
+  cmd.order_id = r.order_id;
+  cmd.commit = false;
+  cmd.actor = actorOr(r.actor);
+  cmd.reason = r.reason.empty() ? "released" : r.reason;
+  cmd.fingerprint = fingerprint;
+  fanOut(d.engine, call, [cmd](ShardTxn& txn, ShardId, bool* rep, Micros*) {
+    return txn.closeHold(cmd, rep);
+  });
+}
+
+// ------------------------------------------------------------------ reads
+
+void InventoryService::getStock(std::string sku, Done<absl::StatusOr<StockResult>> done) {
+  Impl& d = *m_impl;
+  auto item = d.resolveItem("", sku);
+  if (!item.ok()) return done(item.status());
+  Task task;
+  task.shard = item->shard;
+  Impl* dp = &d;
+  task.run = [dp, item = *item, done](ShardTxn& txn) -> Completion {
+    auto res = std::make_shared<StockResult>();
+    res->item = item;
+    const auto& st = txn.state();
+    res->seq = st.last_seq;
+    if (auto it = st.item_locations.find(item.id); it != st.item_locations.end()) {
+      for (LocationId loc : it->second) {
+        auto b = st.balances.find(balanceKey(item.id, loc));
+        if (b == st.balances.end()) continue;
+        StockLine line;
+        line.location = dp->catalog.locationById(loc).value_or(Location{loc, "?", "?"});
+        line.balance = b->second.balance;
+        res->lines.push_back(std::move(line));
+      }
+    }
+    std::sort(res->lines.begin(), res->lines.end(), [](const StockLine& a, const StockLine& b) {
+      return a.location.name() < b.location.name();
+    });
+    return [res, done](const absl::Status& status) {
+      if (!status.ok()) return done(status);
+      done(std::move(*res));
+    };
+  };
+  if (auto s = d.engine.submit(std::move(task)); !s.ok()) done(s);
+}
+
+absl::StatusOr<std::vector<StockRow>> InventoryService::listStock(const StockQuery& query) {
+  if (auto s = validateText("sku_prefix", query.sku_prefix, kMaxSkuLength, false); !s.ok()) return s;
+  if (auto s = validateText("warehouse", query.warehouse, kMaxNameLength, false); !s.ok()) return s;
+  if (auto s = validateText("location", query.location, 2 * kMaxNameLength + 1, false); !s.ok())
+    return s;
+  if (query.limit == 0 || query.limit > 1000)
+    return absl::InvalidArgumentError("page_size: must be between 1 and 1000");
+  return m_impl->store.listStock(query);
+}
+
+absl::StatusOr<std::vector<LedgerEntry>> InventoryService::history(const std::string& sku,
+                                                                   const std::string& location,
+                                                                   Micros from, Micros to,
+                                                                   Seq after_seq,
+                                                                   std::size_t limit) {
+  Impl& d = *m_impl;
+  if (auto s = validateSku("sku", sku); !s.ok()) return s;
+  auto item = d.catalog.item(sku);
+  if (!item.ok()) return item.status();
+  HistoryQuery q;
+  q.item = item->id;
+  if (!location.empty()) {
+    auto loc = d.resolveLocation("location", location);
+    if (!loc.ok()) return loc.status();
+    q.location = loc->id;
+  }
+  if (from < 0 || to < 0) return absl::InvalidArgumentError("from_us: times must be >= 0");
+  if (to != 0 && to < from) return absl::InvalidArgumentError("to_us: must not be before from_us");
+  if (limit == 0 || limit > 1000)
+    return absl::InvalidArgumentError("page_size: must be between 1 and 1000");
+  q.from = from;
+  q.to = to;
+  q.after_seq = after_seq;
+  q.limit = limit;
+  return d.store.history(q);
+}
+
+absl::StatusOr<Balance> InventoryService::balanceAt(const std::string& sku,
+                                                    const std::string& location, Micros when) {
+  Impl& d = *m_impl;
+  if (auto s = validateSku("sku", sku); !s.ok()) return s;
+  auto item = d.catalog.item(sku);
+  if (!item.ok()) return item.status();
+  auto loc = d.resolveLocation("location", location);
+  if (!loc.ok()) return loc.status();
+  if (when < 0) return absl::InvalidArgumentError("at_us: must be >= 0");
+  return d.store.balanceAt(item->id, loc->id, when);
+}
+
+void InventoryService::snapshot(ShardId shard, Done<absl::StatusOr<ShardSnapshot>> done) {
+  Impl& d = *m_impl;
+  if (shard >= kShardCount)
+    return done(absl::InvalidArgumentError(absl::StrCat("shards: ", shard, " is not a shard (0..255)")));
+  Task task;
+  task.shard = shard;
+  Impl* dp = &d;
+  task.run = [dp, shard, done](ShardTxn& txn) -> Completion {
+    auto snap = std::make_shared<ShardSnapshot>();
+    snap->shard = shard;
+    snap->seq = txn.state().last_seq;
+    snap->rows.reserve(txn.state().balances.size());
+    for (const auto& [key, cell] : txn.state().balances) {
+      StockRow row;
+      row.item.id = keyItem(key);
+      row.location.id = keyLocation(key);
+      row.balance = cell.balance;
+      row.updated_at = cell.last_ts;
+      snap->rows.push_back(std::move(row));
+    }
+    return [dp, snap, done](const absl::Status& status) {
+      if (!status.ok()) return done(status);
+      // Names are filled outside the shard's batch work.
+      for (auto& row : snap->rows) {
+        if (auto it = dp->catalog.itemById(row.item.id)) row.item = std::move(*it);
+        if (auto loc = dp->catalog.locationById(row.location.id)) row.location = std::move(*loc);
+      }
+      std::sort(snap->rows.begin(), snap->rows.end(), [](const StockRow& a, const StockRow& b) {
+        return a.item.sku != b.item.sku ? a.item.sku < b.item.sku
+                                        : a.location.name() < b.location.name();
+      });
+      done(std::move(*snap));
+    };
+  };
+  if (auto s = d.engine.submit(std::move(task)); !s.ok()) done(s);
+}
+
+// --------------------------------------------------------------- stocktake
+
+namespace {
+struct CountCall {
+  std::vector<CountResult> results;
+  std::atomic<int> pending{0};
+  Done<absl::StatusOr<std::vector<CountResult>>> done;
+};
+
+void hideExpected(CountRecord& r) {
+  r.expected = 0;
+  r.variance = 0;
+}
+}  // namespace
+
+void InventoryService::submitCounts(CountSubmission sub,
+                                    Done<absl::StatusOr<std::vector<CountResult>>> done) {
+  Impl& d = *m_impl;
+  if (sub.lines.empty()) return done(absl::InvalidArgumentError("lines: at least one is required"));
+  if (sub.lines.size() > kMaxBatchMovements)
+    return done(absl::InvalidArgumentError(
+        absl::StrCat("lines: ", sub.lines.size(), " exceeds the limit of ", kMaxBatchMovements)));
+  if (auto s = validateName("session_id", sub.session_id, kMaxIdLength, false); !s.ok()) return done(s);
+  if (auto s = validateName("counter", sub.counter, kMaxIdLength, false); !s.ok()) return done(s);
+  const Micros now = d.clock.now();
+  auto call = std::make_shared<CountCall>();
+  call->done = std::move(done);
+  call->results.resize(sub.lines.size());
+  std::map<ShardId, std::vector<std::pair<std::size_t, CountCmd>>> byShard;
+  for (std::size_t i = 0; i < sub.lines.size(); ++i) {
+    const auto& l = sub.lines[i];
+    const std::string path = at("lines", i);
+    auto& res = call->results[i];
+    res.record.count_id = l.request_id;
+    auto fail = [&](absl::Status s) {
+      d.stats.countRejection(s.code());
+      res.status = std::move(s);
+    };
+    if (auto s = validateId(path + ".request_id", l.request_id); !s.ok()) { fail(s); continue; }
+    auto item = d.resolveItem(path, l.sku);
+    if (!item.ok()) { fail(item.status()); continue; }
+    auto loc = d.resolveLocation(path + ".location", l.location);
+    if (!loc.ok()) { fail(loc.status()); continue; }
+    if (l.counted < 0 || l.counted > kMaxQuantity) {
+      fail(absl::InvalidArgumentError(path + ".counted: must be between 0 and 1e12"));
+      continue;
+    }
+    if (l.counted_at < 0) {
+      fail(absl::InvalidArgumentError(path + ".counted_at_us: must be >= 0"));
+      continue;
+    }
+    if (l.counted_at > now + d.options.max_clock_skew) {
+      fail(absl::InvalidArgumentError(path + ".counted_at_us: is in the future"));
+      continue;
+    }
+    CountCmd c;
+    c.draft.count_id = l.request_id;
+    c.draft.item = item->id;
+    c.draft.location = loc->id;
+    c.draft.counted = l.counted;
+    c.draft.counted_at = l.counted_at == 0 ? now : std::min(l.counted_at, now);
+    c.draft.session_id = sub.session_id;
+    c.draft.counter = actorOr(sub.counter);
+    c.draft.blind = sub.blind;
+    c.fingerprint = Fingerprint()
+                        .add("count")
+                        .add(l.sku)
+                        .add(l.location)
+                        .add(l.counted)
+                        .add(l.counted_at)
+                        .value();
+    if (auto s = d.registry.claim(path + ".request_id", l.request_id, c.fingerprint, now); !s.ok()) {
+      fail(s);
+      continue;
+    }
+    byShard[item->shard].emplace_back(i, std::move(c));
+  }
+  if (byShard.empty()) return call->done(std::move(call->results));
+  call->pending.store(static_cast<int>(byShard.size()));
+  Impl* dp = &d;
+  const bool blind = sub.blind;
+  auto finish = [dp, blind](const std::shared_ptr<CountCall>& c) {
+    for (auto& r : c->results) {
+      if (r.status.ok() && r.replayed) {
+        // The remembered outcome has no record: read it back.
+        if (auto rec = dp->store.findCount(r.record.count_id); rec.ok() && *rec) r.record = **rec;
+      }
+      if (blind) hideExpected(r.record);
+    }
+    c->done(std::move(c->results));
+  };
+  for (auto& [shard, group] : byShard) {
+    Task task;
+    task.shard = shard;
+    task.weight = static_cast<std::uint32_t>(group.size());
+    auto g = std::make_shared<std::vector<std::pair<std::size_t, CountCmd>>>(std::move(group));
+    task.run = [call, g, finish, dp](ShardTxn& txn) -> Completion {
+      for (auto& [i, cmd] : *g) {
+        bool rep = false;
+        CountRecord rec = cmd.draft;
+        Outcome o = txn.count(cmd, &rec, &rep);
+        call->results[i].status = o.status();
+        call->results[i].record = rec;
+        call->results[i].replayed = rep;
+        if (!o.ok()) dp->stats.countRejection(o.code);
+      }
+      return [call, g, finish](const absl::Status& status) {
+        if (!status.ok())
+          for (auto& [i, cmd] : *g) call->results[i].status = status;
+        if (call->pending.fetch_sub(1, std::memory_order_acq_rel) == 1) finish(call);
+      };
+    };
+    std::vector<std::size_t> idxs;
+    for (auto& [i, cmd] : *g) idxs.push_back(i);
+    if (auto s = d.engine.submit(std::move(task)); !s.ok()) {
+      for (auto i : idxs) call->results[i].status = s;
+      if (call->pending.fetch_sub(1, std::memory_order_acq_rel) == 1) finish(call);
+    }
+  }
+}
+
+static void decideCount(Engine& engine, Store& store, RequestRegistry& registry,
+                        const Clock& clock, CountDecision decision, bool approve,
+                        Done<CountResult> done) {
+  auto refuse = [&](absl::Status s) {
+    CountResult r;
+    r.record.count_id = decision.count_id;
+    r.status = std::move(s);
+    done(std::move(r));
+  };
+  if (auto s = validateId("request_id", decision.request_id); !s.ok()) return refuse(s);
+  if (auto s = validateId("count_id", decision.count_id); !s.ok()) return refuse(s);
+  if (auto s = validateName("actor", decision.actor, kMaxIdLength, true); !s.ok()) return refuse(s);
+  if (auto s = validateText("note", decision.note, kMaxTextLength, false); !s.ok()) return refuse(s);
+  auto rec = store.findCount(decision.count_id);
+  if (!rec.ok()) return refuse(rec.status());
+  if (!*rec)
+    return refuse(absl::NotFoundError(absl::StrCat("count_id: no count '", decision.count_id, "'")));
+  DecideCmd cmd;
+  cmd.request_id = decision.request_id;
+  cmd.count_id = decision.count_id;
+  cmd.approve = approve;
+  cmd.actor = decision.actor;
+  cmd.note = decision.note;
+  cmd.fingerprint = Fingerprint()
+                        .add(approve ? "approve" : "reject")
+                        .add(decision.count_id)
+                        .add(decision.note)
+                        .value();
+  if (auto s = registry.claim("request_id", decision.request_id, cmd.fingerprint, clock.now());
+      !s.ok())
+    return refuse(s);
+  Task task;
+  task.shard = (*rec)->shard;
+  Store* sp = &store;
+  task.run = [cmd, done, sp](ShardTxn& txn) -> Completion {
+    auto res = std::make_shared<CountResult>();
+    bool rep = false;
+    Outcome o = txn.decide(cmd, &res->record, &rep);
+    res->status = o.status();
+    res->replayed = rep;
+    return [res, done, sp, id = cmd.count_id](const absl::Status& status) {
+      if (!status.ok()) res->status = status;
+      if (res->replayed || res->record.count_id.empty()) {
+        if (auto r = sp->findCount(id); r.ok() && *r) res->record = **r;
+      }
+      done(std::move(*res));
+    };
+  };
+  if (auto s = engine.submit(std::move(task)); !s.ok()) refuse(s);
+}
+
+void InventoryService::approveCount(CountDecision decision, Done<CountResult> done) {
+  decideCount(m_impl->engine, m_impl->store, m_impl->registry, m_impl->clock,
+              std::move(decision), true, std::move(done));
+}
+
+void InventoryService::rejectCount(CountDecision decision, Done<CountResult> done) {
+  decideCount(m_impl->engine, m_impl->store, m_impl->registry, m_impl->clock,
+              std::move(decision), false, std::move(done));
+}
+
+absl::StatusOr<std::vector<CountRecord>> InventoryService::listPendingCounts(std::size_t limit) {
+  if (limit == 0 || limit > 10000)
+    return absl::InvalidArgumentError("limit: must be between 1 and 10000");
+  return m_impl->store.listCounts(CountState::kPending, limit);
+}
+
+}  // namespace depot

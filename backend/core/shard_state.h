@@ -1,0 +1,204 @@
+// The rules of one shard, single-threaded: balances, holds, stocktake counts
+// and the idempotency window, plus ShardTxn, the tentative changes of one
+// group-commit batch with an undo log. Only the shard's writer thread touches
+// a ShardState. No I/O except Store::balanceAt for back-dated counts.
+#pragma once
+
+#include <deque>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "core/model.h"
+#include "store/store.h"
+
+namespace depot {
+
+inline std::uint64_t balanceKey(ItemId item, LocationId location) {
+  return (static_cast<std::uint64_t>(item) << 32) | location;
+}
+inline ItemId keyItem(std::uint64_t key) { return static_cast<ItemId>(key >> 32); }
+inline LocationId keyLocation(std::uint64_t key) { return static_cast<LocationId>(key & 0xffffffffu); }
+
+// Stable 64-bit FNV-1a over a canonical encoding of a command's payload: the
+// same payload gives the same fingerprint in every process and version.
+class Fingerprint {
+ public:
+  Fingerprint& add(std::string_view s);
+  Fingerprint& add(std::int64_t v);
+  std::uint64_t value() const { return m_h; }
+
+ private:
+  std::uint64_t m_h = 14695981039346656037ull;
+};
+
+struct BalanceCell {
+  Balance balance;
+  Micros last_ts = 0;
+};
+
+// Per-item totals over all its locations, for the alert rules.
+struct ItemTotals {
+  Qty on_hand = 0;
+  Qty reserved = 0;
+  bool low_alert = false;       // low-stock alert currently raised by this shard
+  bool stockout_alert = false;  // stockout alert currently raised by this shard
+};
+
+struct ShardState {
+  ShardId shard = 0;
+  Seq last_seq = 0;
+  std::uint64_t epoch = 1;
+  Micros last_ts = 0;
+  absl::flat_hash_map<std::uint64_t, BalanceCell> balances;
+  absl::flat_hash_map<ItemId, std::vector<LocationId>> item_locations;
+  absl::flat_hash_map<ItemId, ItemTotals> totals;
+  absl::flat_hash_map<std::string, Hold> holds;  // by order_id: open, and closed within the window
+  absl::flat_hash_map<std::string, RequestRecord> requests;
+  std::deque<std::pair<Micros, std::string>> request_order;  // for the window
+  absl::flat_hash_map<std::string, CountRecord> pending;     // counts awaiting approval
+
+  void load(ShardRecovery recovery);
+  // Forget idempotency records older than `before` and closed holds closed before it.
+  void prune(Micros before);
+  std::size_t openHolds() const;
+};
+
+struct MovementCmd {
+  std::string request_id;
+  MovementKind kind = MovementKind::kReceive;
+  ItemId item = 0;
+  LocationId location = 0;
+  LocationId to_location = 0;  // TRANSFER
+  Qty quantity = 0;            // ADJUST: signed delta
+  std::string actor;
+  std::string reason;
+  std::uint64_t fingerprint = 0;
+};
+
+struct HoldCmd {
+  std::string request_id;
+  std::string order_id;
+  std::vector<HoldLine> lines;
+  Micros expires_at = 0;
+  std::string actor;
+  std::uint64_t fingerprint = 0;
+};
+
+struct CloseHoldCmd {
+  std::string request_id;
+  std::string order_id;
+  bool commit = false;             // true: ship; false: release
+  bool ship_all = true;            // commit: ship everything held
+  std::vector<HoldLine> ship;      // commit with !ship_all: quantities to ship
+  std::string actor;
+  std::string reason;
+  std::uint64_t fingerprint = 0;
+};
+
+struct CountCmd {
+  CountRecord draft;  // count_id (= request_id), item, location, counted, counted_at, session, counter, blind
+  std::uint64_t fingerprint = 0;
+};
+
+struct DecideCmd {
+  std::string request_id;
+  std::string count_id;
+  bool approve = false;
+  std::string actor;
+  std::string note;
+  std::uint64_t fingerprint = 0;
+};
+
+struct CountRules {
+  Qty variance_abs = 10;
+  double variance_pct = 5.0;
+};
+
+// Tentative changes of one batch on one shard. Changes apply to the state at
+// once (so later commands in the batch see them); rollback() undoes all of
+// them if the store commit fails. Savepoints make linked batches atomic.
+class ShardTxn {
+ public:
+  ShardTxn(ShardState& state, Micros now, Store& store, const CountRules& rules);
+  ShardTxn(const ShardTxn&) = delete;
+  ShardTxn& operator=(const ShardTxn&) = delete;
+
+  Outcome movement(const MovementCmd& cmd, bool* replayed = nullptr);
+  // All or nothing: on a failure the others get ABORTED.
+  std::vector<Outcome> linked(const std::vector<MovementCmd>& cmds, std::vector<bool>* replayed);
+  Outcome reserve(const HoldCmd& cmd, bool* replayed = nullptr);
+  Outcome closeHold(const CloseHoldCmd& cmd, bool* replayed = nullptr);
+  // Releases an open hold whose time is up (request id "expire:<order>").
+  bool expire(const std::string& order_id);
+  // Reconciles a count; `record` receives the stored record.
+  Outcome count(const CountCmd& cmd, CountRecord* record, bool* replayed = nullptr);
+  Outcome decide(const DecideCmd& cmd, CountRecord* record, bool* replayed = nullptr);
+
+  bool empty() const;  // nothing to persist
+  // Moves the batch's rows out (entries() is empty afterwards).
+  ShardCommit toCommit();
+  void rollback();
+  Micros now() const { return m_now; }
+  // Read access for queries running inside a batch (they see the batch so far).
+  const ShardState& state() const { return m_state; }
+  const absl::flat_hash_set<ItemId>& touchedItems() const { return m_touchedItems; }
+  // Counts that became pending / were decided in this batch (for alerts).
+  const std::vector<CountRecord>& countChanges() const { return m_countChanges; }
+  // Holds opened in this batch (for the expiry schedule).
+  const std::vector<std::pair<Micros, std::string>>& newHolds() const { return m_newHolds; }
+
+ private:
+  struct BalanceUndo {
+    std::uint64_t key;
+    std::optional<BalanceCell> old;
+    ItemTotals old_totals;
+    bool added_location;
+  };
+  struct Savepoint {
+    std::size_t balances, holds, requests, counts, entries, records, count_changes, new_holds;
+    Seq last_seq;
+  };
+  Savepoint savepoint() const;
+  void rollbackTo(const Savepoint& sp);
+
+  // Idempotency: returns the remembered outcome (replay) or ALREADY_EXISTS.
+  std::optional<Outcome> lookup(const std::string& request_id, std::uint64_t fingerprint,
+                                bool* replayed);
+  void remember(const std::string& request_id, std::uint64_t fingerprint, const Outcome& outcome);
+  BalanceCell& cell(ItemId item, LocationId location);
+  Balance current(ItemId item, LocationId location) const;
+  void post(MovementKind kind, const std::string& request_id, ItemId item, LocationId location,
+            Qty d_on_hand, Qty d_reserved, const std::string& actor, const std::string& reason,
+            const std::string& ref, Outcome& outcome);
+  void putHold(Hold hold);
+  void putCount(const CountRecord& record, bool pending);
+  Outcome apply(const MovementCmd& cmd);
+  Outcome releaseLines(const Hold& hold, HoldState final_state, const std::string& request_id,
+                       const std::string& actor, const std::string& reason);
+
+  ShardState& m_state;
+  const Micros m_now;
+  Store& m_store;
+  const CountRules m_rules;
+  const Seq m_startSeq;
+  const Micros m_startTs;
+
+  std::vector<BalanceUndo> m_balanceUndo;
+  std::vector<std::pair<std::string, std::optional<Hold>>> m_holdUndo;
+  std::vector<std::string> m_requestUndo;
+  std::vector<std::pair<std::string, std::optional<CountRecord>>> m_countUndo;
+
+  std::vector<LedgerEntry> m_entries;
+  std::vector<RequestRecord> m_records;
+  absl::flat_hash_set<std::uint64_t> m_touchedKeys;
+  absl::flat_hash_set<ItemId> m_touchedItems;
+  absl::flat_hash_set<std::string> m_touchedHolds;
+  absl::flat_hash_map<std::string, CountRecord> m_touchedCounts;
+  std::vector<CountRecord> m_countChanges;
+  std::vector<std::pair<Micros, std::string>> m_newHolds;
+};
+
+}  // namespace depot

@@ -135,8 +135,10 @@ absl::StatusOr<Alert> AlertManager::acknowledge(std::uint64_t id, const std::str
     a.updated_at = now;
     alert = a;
   }
-  // An acknowledgement is a person's action: saved before it is confirmed.
-  if (auto s = m_store.saveAlert(alert); !s.ok()) return s;
+  // An acknowledgement is a person's action: saved before it is confirmed,
+  // through the same queue as rule transitions so saves stay in order.
+  enqueueSave(alert);
+  flush();
   notify(alert);
   return alert;
 }

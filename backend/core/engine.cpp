@@ -215,19 +215,22 @@ void Engine::processBatch(Writer& w, std::vector<Task>& tasks) {
       if (c) c(status);
     return;
   }
-  // Durable: acknowledge, then publish.
-  for (auto& c : completions)
-    if (c) c(status);
-  for (auto& [id, t] : txns) {
-    for (const auto& h : t->newHolds()) w.expiries.push(Expiry{h.first, id, h.second});
-    evaluateAlerts(*m_shards[id], *t);
-  }
+  // Durable. Publish first so that a client holding an acknowledgement
+  // already sees the new seq in the committed cursor; then acknowledge.
   for (auto& sc : batch.shards) {
     if (sc.entries.empty()) continue;
     for (const auto& e : sc.entries)
       m_stats.movements[static_cast<std::size_t>(e.kind)].fetch_add(1, std::memory_order_relaxed);
     m_events.publish(std::make_shared<const std::vector<LedgerEntry>>(std::move(sc.entries)));
   }
+  // Alert rules before the acknowledgement too: a client that saw its
+  // shipment acknowledged also sees the stockout it caused.
+  for (auto& [id, t] : txns) {
+    for (const auto& h : t->newHolds()) w.expiries.push(Expiry{h.first, id, h.second});
+    evaluateAlerts(*m_shards[id], *t);
+  }
+  for (auto& c : completions)
+    if (c) c(status);
 }
 
 void Engine::evaluateItem(ItemId item, ItemTotals& t) {

@@ -58,6 +58,9 @@ absl::StatusOr<std::unique_ptr<WatchSession>> EventLog::subscribe(const Cursor& 
   std::unique_ptr<WatchSession> session(new WatchSession(*this, from, std::move(watched)));
   session->m_position = m_nextPosition;
   session->m_target = m_committed;
+  session->m_resync = false;
+  for (ShardId s = 0; s < kShardCount; ++s)
+    if (session->m_shards[s] && from[s] < m_committed[s]) session->m_resync = true;
   m_sessions.push_back(session.get());
   return session;
 }

@@ -49,7 +49,7 @@ class InventoryService::Impl {
         clock(clock),
         options(options),
         catalog(store),
-        events(store),
+        events(store, options.watch_tail_entries),
         alerts(store, clock),
         registry(options.idempotency_window),
         engine(store, clock, catalog, events, alerts, stats, engineOptions(options)) {}

@@ -151,6 +151,7 @@ struct ServiceOptions {
   double count_variance_pct = 5.0;          //   and |v| > pct% of the expected figure
   double low_stock_hysteresis_pct = 10.0;   // resolve low stock at reorder point + this %
   Micros max_clock_skew = 300'000'000;      // counted_at may be this far ahead of now
+  std::size_t watch_tail_entries = 1 << 20; // committed entries kept in memory for watchers
 };
 
 class InventoryService {

@@ -1,0 +1,134 @@
+// Order holds: reserve, commit (full and partial), release, TTL expiry driven
+// by the engine's clock, and the multi-shard saga.
+#include "core_fixture.h"
+
+using namespace depot;
+using namespace depot::test;
+using K = MovementKind;
+
+namespace {
+// Two SKUs on different shards.
+std::pair<std::string, std::string> twoShards() {
+  for (int i = 2; i <= 4; ++i)
+    if (shardOf("SKU-" + std::to_string(i)) != shardOf("SKU-1"))
+      return {"SKU-1", "SKU-" + std::to_string(i)};
+  return {};
+}
+}  // namespace
+
+class TestHolds : public QObject {
+  Q_OBJECT
+ private slots:
+  void reserveAndCommitFull() {
+    CoreFixture f;
+    f.seedCatalog();
+    QVERIFY(f.move(K::kReceive, "SKU-1", "w1/A", 10).outcome.ok());
+    auto r = f.reserve("O1", {{"SKU-1", "w1/A", 4}});
+    QVERIFY2(r.status.ok(), std::string(r.status.message()).c_str());
+    QCOMPARE(r.expires_at, kStart + ServiceOptions{}.default_hold_ttl);
+    QCOMPARE(f.balance("SKU-1", "w1/A"), (Balance{10, 4}));
+    // Reserved units cannot be shipped by someone else.
+    QCOMPARE(f.move(K::kShip, "SKU-1", "w1/A", 7).outcome.code, absl::StatusCode::kFailedPrecondition);
+    QCOMPARE(f.reserve("O2", {{"SKU-1", "w1/A", 7}}).status.code(), absl::StatusCode::kFailedPrecondition);
+    r = f.commit("O1");
+    QVERIFY(r.status.ok());
+    QCOMPARE(f.balance("SKU-1", "w1/A"), (Balance{6, 0}));
+    // Committing again (another request) is refused: the hold is closed.
+    r = f.commit("O1");
+    QCOMPARE(r.status.code(), absl::StatusCode::kFailedPrecondition);
+    QCOMPARE(f.replayProblem(), std::string());
+  }
+
+  void partialCommitReturnsRemainder() {
+    CoreFixture f;
+    f.seedCatalog();
+    QVERIFY(f.move(K::kReceive, "SKU-1", "w1/A", 10).outcome.ok());
+    QVERIFY(f.move(K::kReceive, "SKU-1", "w1/B", 10).outcome.ok());
+    QVERIFY(f.reserve("O1", {{"SKU-1", "w1/A", 5}, {"SKU-1", "w1/B", 3}}).status.ok());
+    auto r = f.commit("O1", {{"SKU-1", "w1/A", 2}});  // ship 2 of 5 at A, nothing at B
+    QVERIFY2(r.status.ok(), std::string(r.status.message()).c_str());
+    QCOMPARE(f.balance("SKU-1", "w1/A"), (Balance{8, 0}));
+    QCOMPARE(f.balance("SKU-1", "w1/B"), (Balance{10, 0}));
+    // Shipping more than held is refused and changes nothing.
+    QVERIFY(f.reserve("O2", {{"SKU-1", "w1/A", 1}}).status.ok());
+    r = f.commit("O2", {{"SKU-1", "w1/A", 2}});
+    QCOMPARE(r.status.code(), absl::StatusCode::kFailedPrecondition);
+    QCOMPARE(f.balance("SKU-1", "w1/A"), (Balance{8, 1}));
+    QCOMPARE(f.replayProblem(), std::string());
+  }
+
+  void releaseAndUnknownOrders() {
+    CoreFixture f;
+    f.seedCatalog();
+    QVERIFY(f.move(K::kReceive, "SKU-1", "w1/A", 10).outcome.ok());
+    QVERIFY(f.reserve("O1", {{"SKU-1", "w1/A", 4}}).status.ok());
+    QVERIFY(f.release("O1").status.ok());
+    QCOMPARE(f.balance("SKU-1", "w1/A"), (Balance{10, 0}));
+    QCOMPARE(f.commit("O1").status.code(), absl::StatusCode::kFailedPrecondition);
+    QCOMPARE(f.release("O1").status.code(), absl::StatusCode::kFailedPrecondition);
+    QCOMPARE(f.commit("NOPE").status.code(), absl::StatusCode::kNotFound);
+    QCOMPARE(f.release("NOPE").status.code(), absl::StatusCode::kNotFound);
+    // An order id cannot be reserved twice.
+    QCOMPARE(f.reserve("O1", {{"SKU-1", "w1/A", 1}}).status.code(), absl::StatusCode::kAlreadyExists);
+    // Bad input.
+    QCOMPARE(f.reserve("O3", {}).status.code(), absl::StatusCode::kInvalidArgument);
+    QCOMPARE(f.reserve("O3", {{"SKU-1", "w1/A", 0}}).status.code(), absl::StatusCode::kInvalidArgument);
+    QCOMPARE(f.reserve("O3", {{"SKU-1", "w1/A", 11}}).status.code(), absl::StatusCode::kFailedPrecondition);
+    QCOMPARE(f.reserve("O3", {{"SKU-1", "w1/A", 1}}, -5).status.code(), absl::StatusCode::kInvalidArgument);
+    QCOMPARE(f.balance("SKU-1", "w1/A"), (Balance{10, 0}));
+  }
+
+  void expiryByEngineClock() {
+    CoreFixture f;
+    f.seedCatalog();
+    QVERIFY(f.move(K::kReceive, "SKU-1", "w1/A", 10).outcome.ok());
+    QVERIFY(f.reserve("O1", {{"SKU-1", "w1/A", 4}}, 60'000'000).status.ok());
+    QVERIFY(f.reserve("O2", {{"SKU-1", "w1/A", 3}}, 600'000'000).status.ok());
+    f.clock().advance(61'000'000);
+    // The writer notices within its polling interval; bounded wait.
+    QTRY_COMPARE_WITH_TIMEOUT(f.balance("SKU-1", "w1/A"), (Balance{10, 3}), 5000);
+    auto r = f.commit("O1");
+    QCOMPARE(r.status.code(), absl::StatusCode::kFailedPrecondition);
+    QVERIFY(std::string(r.status.message()).find("EXPIRED") != std::string::npos);
+    QVERIFY(f.commit("O2").status.ok());
+    QCOMPARE(f.svc().stats().expired_holds.load(), 1u);
+    QCOMPARE(f.replayProblem(), std::string());
+  }
+
+  void expiryAfterRestart() {
+    CoreFixture f;
+    f.seedCatalog();
+    QVERIFY(f.move(K::kReceive, "SKU-1", "w1/A", 10).outcome.ok());
+    QVERIFY(f.reserve("O1", {{"SKU-1", "w1/A", 4}}, 60'000'000).status.ok());
+    f.restart();
+    QCOMPARE(f.balance("SKU-1", "w1/A"), (Balance{10, 4}));
+    QCOMPARE(f.svc().openHolds(), 1u);
+    f.clock().advance(61'000'000);
+    QTRY_COMPARE_WITH_TIMEOUT(f.balance("SKU-1", "w1/A"), (Balance{10, 0}), 5000);
+  }
+
+  void multiShardSagaIsAllOrNothing() {
+    CoreFixture f;
+    f.seedCatalog();
+    auto [a, b] = twoShards();
+    QVERIFY(!b.empty());
+    QVERIFY(f.move(K::kReceive, a, "w1/A", 10).outcome.ok());
+    QVERIFY(f.move(K::kReceive, b, "w1/A", 2).outcome.ok());
+    // b cannot hold 5: a's part must be undone.
+    auto r = f.reserve("O1", {{a, "w1/A", 5}, {b, "w1/A", 5}});
+    QCOMPARE(r.status.code(), absl::StatusCode::kFailedPrecondition);
+    QCOMPARE(f.balance(a, "w1/A"), (Balance{10, 0}));
+    QCOMPARE(f.balance(b, "w1/A"), (Balance{2, 0}));
+    // A fitting order spans both shards and commits on both.
+    r = f.reserve("O2", {{a, "w1/A", 5}, {b, "w1/A", 2}});
+    QVERIFY(r.status.ok());
+    QCOMPARE(r.seqs.size(), 2u);
+    QVERIFY(f.commit("O2").status.ok());
+    QCOMPARE(f.balance(a, "w1/A"), (Balance{5, 0}));
+    QCOMPARE(f.balance(b, "w1/A"), (Balance{0, 0}));
+    QCOMPARE(f.replayProblem(), std::string());
+  }
+};
+
+QTEST_GUILESS_MAIN(TestHolds)
+#include "test_holds.moc"

@@ -1,0 +1,100 @@
+// Invariant 4: a retry with the same request_id returns the first result and
+// applies nothing twice, also after a restart; a reused id with a different
+// payload is refused with ALREADY_EXISTS, even on another shard.
+#include "core_fixture.h"
+
+using namespace depot;
+using namespace depot::test;
+using K = MovementKind;
+
+class TestIdempotency : public QObject {
+  Q_OBJECT
+ private slots:
+  void retryReturnsFirstResult() {
+    CoreFixture f;
+    f.seedCatalog();
+    auto first = f.move(K::kReceive, "SKU-1", "w1/A", 10, "r-1");
+    QVERIFY(first.outcome.ok());
+    QVERIFY(!first.replayed);
+    auto again = f.move(K::kReceive, "SKU-1", "w1/A", 10, "r-1");
+    QVERIFY(again.outcome.ok());
+    QVERIFY(again.replayed);
+    QCOMPARE(again.outcome.first_seq, first.outcome.first_seq);
+    QCOMPARE(again.after.at(0).balance.on_hand, 10);
+    QCOMPARE(f.balance("SKU-1", "w1/A").on_hand, 10);
+
+    // A refusal is remembered too: the retry gets the same answer even though
+    // it would now succeed.
+    auto refused = f.move(K::kShip, "SKU-1", "w1/A", 15, "r-2");
+    QCOMPARE(refused.outcome.code, absl::StatusCode::kFailedPrecondition);
+    QVERIFY(f.move(K::kReceive, "SKU-1", "w1/A", 10).outcome.ok());
+    auto retry = f.move(K::kShip, "SKU-1", "w1/A", 15, "r-2");
+    QCOMPARE(retry.outcome.code, absl::StatusCode::kFailedPrecondition);
+    QVERIFY(retry.replayed);
+    QCOMPARE(f.balance("SKU-1", "w1/A").on_hand, 20);
+  }
+
+  void differentPayloadIsRefused() {
+    CoreFixture f;
+    f.seedCatalog();
+    QVERIFY(f.move(K::kReceive, "SKU-1", "w1/A", 10, "r-1").outcome.ok());
+    auto r = f.move(K::kReceive, "SKU-1", "w1/A", 11, "r-1");
+    QCOMPARE(r.outcome.code, absl::StatusCode::kAlreadyExists);
+    QVERIFY(r.outcome.message.find("request_id") != std::string::npos);
+    // The same id on a SKU of another shard is caught as well.
+    std::string other;
+    for (int i = 2; i <= 4 && other.empty(); ++i)
+      if (shardOf("SKU-" + std::to_string(i)) != shardOf("SKU-1")) other = "SKU-" + std::to_string(i);
+    r = f.move(K::kReceive, other, "w1/A", 10, "r-1");
+    QCOMPARE(r.outcome.code, absl::StatusCode::kAlreadyExists);
+    QCOMPARE(f.balance(other, "w1/A").on_hand, 0);
+    QCOMPARE(f.balance("SKU-1", "w1/A").on_hand, 10);
+    // Orders too.
+    QVERIFY(f.reserve("O1", {{"SKU-1", "w1/A", 1}}, 0, "r-9").status.ok());
+    QCOMPARE(f.reserve("O1", {{"SKU-1", "w1/A", 2}}, 0, "r-9").status.code(),
+             absl::StatusCode::kAlreadyExists);
+    QCOMPARE(f.move(K::kReceive, "SKU-1", "w1/A", 1, "r-9").outcome.code,
+             absl::StatusCode::kAlreadyExists);
+  }
+
+  void retryAcrossRestart() {
+    CoreFixture f;
+    f.seedCatalog();
+    auto first = f.move(K::kTransfer, "SKU-1", "w1/A", 0, "x", "w1/B");  // invalid: not remembered
+    QCOMPARE(first.outcome.code, absl::StatusCode::kInvalidArgument);
+    QVERIFY(f.move(K::kReceive, "SKU-1", "w1/A", 10, "r-1").outcome.ok());
+    auto t = f.move(K::kTransfer, "SKU-1", "w1/A", 4, "r-2", "w1/B");
+    QVERIFY(t.outcome.ok());
+    auto hold = f.reserve("O1", {{"SKU-1", "w1/A", 2}}, 0, "r-3");
+    QVERIFY(hold.status.ok());
+    f.restart();
+    auto again = f.move(K::kTransfer, "SKU-1", "w1/A", 4, "r-2", "w1/B");
+    QVERIFY(again.outcome.ok());
+    QVERIFY(again.replayed);
+    QCOMPARE(again.outcome.first_seq, t.outcome.first_seq);
+    QCOMPARE(again.after.size(), 2u);
+    auto hold2 = f.reserve("O1", {{"SKU-1", "w1/A", 2}}, 0, "r-3");
+    QVERIFY(hold2.status.ok());
+    QVERIFY(hold2.replayed);
+    QCOMPARE(hold2.expires_at, hold.expires_at);
+    QCOMPARE(f.move(K::kReceive, "SKU-1", "w1/A", 99, "r-1").outcome.code,
+             absl::StatusCode::kAlreadyExists);
+    QCOMPARE(f.balance("SKU-1", "w1/A"), (Balance{6, 2}));
+    QCOMPARE(f.balance("SKU-1", "w1/B"), (Balance{4, 0}));
+    QCOMPARE(f.replayProblem(), std::string());
+  }
+
+  void duplicateWithinOneBatch() {
+    CoreFixture f;
+    f.seedCatalog();
+    MovementRequest m{"dup", K::kReceive, "SKU-1", "w1/A", "", 5, "", "t"};
+    auto res = f.apply({m, m});
+    QVERIFY(res.at(0).outcome.ok());
+    QVERIFY(res.at(1).outcome.ok());
+    QVERIFY(res.at(1).replayed);
+    QCOMPARE(f.balance("SKU-1", "w1/A").on_hand, 5);
+  }
+};
+
+QTEST_GUILESS_MAIN(TestIdempotency)
+#include "test_idempotency.moc"

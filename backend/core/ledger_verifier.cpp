@@ -47,8 +47,7 @@ std::string VerifyReport::format() const {
   for (const auto& [check, count] : by_check) {
     absl::StrAppend(&out, "total check=", check, " count=", count, "\n");
   }
-  absl::StrAppend(&out, clean() ? "result=OK" : "result=FAILED", " mismatches=", mismatches,
-                  "\n");
+  absl::StrAppend(&out, clean() ? "result=OK" : "result=FAILED", " mismatches=", mismatches, "\n");
   return out;
 }
 
@@ -78,7 +77,7 @@ absl::Status verifyLedger(Store& store, VerifyReport& report) {
   absl::Status scan = store.scanLedger([&](const LedgerEntry& e) {
     ++report.entries;
     const auto where = [&e](std::string check, std::string expected, std::string actual) {
-      return VerifyMismatch{std::move(check), e.shard, e.seq, e.item, e.location,
+      return VerifyMismatch{std::move(check),    e.shard,          e.seq, e.item, e.location,
                             std::move(expected), std::move(actual)};
     };
     if (e.shard >= kShardCount) {

@@ -37,7 +37,7 @@ namespace depot {
 struct VerifyMismatch {
   std::string check;  // one of the names above
   ShardId shard = 0;
-  Seq seq = 0;        // 0 for table-level findings
+  Seq seq = 0;  // 0 for table-level findings
   ItemId item = 0;
   LocationId location = 0;
   std::string expected;

@@ -195,6 +195,8 @@ void InventoryService::apply(std::vector<MovementRequest> movements, bool linked
         continue;
       }
       c.to_location = to->id;
+      c.to_location_name = to->name();
+      c.location_name = loc->name();
     } else if (!m.to_location.empty()) {
       fail(absl::InvalidArgumentError(path + ".to_location: only TRANSFER has a destination"));
       continue;
@@ -316,24 +318,43 @@ namespace {
 struct OrderCall {
   std::vector<ShardId> shards;
   std::vector<Outcome> outcomes;
+  std::vector<std::vector<ItemId>> items;  // per shard: the item of each outcome.after entry
   std::vector<bool> replayed;
   std::vector<Micros> expires;
   std::atomic<int> pending{0};
   std::function<void(OrderCall&)> finish;
 };
 
-struct ResolvedLine {
-  Item item;
-  Location location;
-  Qty qty;
-};
 }  // namespace
+
+// Hold operations write one ledger entry per hold line, in line order: the
+// items of an outcome's `after` entries are the hold's line items.
+static void holdItems(const ShardTxn& txn, const std::string& order_id, std::vector<ItemId>* items) {
+  auto it = txn.state().holds.find(order_id);
+  if (it == txn.state().holds.end()) return;
+  for (const auto& l : it->second.lines) items->push_back(l.item);
+}
+
+// The balances after an order operation, with names, in shard then line order.
+static std::vector<LineBalance> orderAfter(const Catalog& catalog, const OrderCall& c) {
+  std::vector<LineBalance> out;
+  for (std::size_t k = 0; k < c.outcomes.size(); ++k) {
+    const auto& after = c.outcomes[k].after;
+    for (std::size_t i = 0; i < after.size(); ++i) {
+      const ItemId item = i < c.items[k].size() ? c.items[k][i] : 0;
+      out.push_back(LineBalance{catalog.skuOf(item), catalog.locationName(after[i].first),
+                                after[i].second});
+    }
+  }
+  return out;
+}
 
 // Runs one task per shard, each producing an Outcome; calls `finish` once all are done.
 static void fanOut(Engine& engine, const std::shared_ptr<OrderCall>& call,
-                   std::function<Outcome(ShardTxn&, ShardId, bool*, Micros*)> run) {
+                   std::function<Outcome(ShardTxn&, ShardId, bool*, Micros*, std::vector<ItemId>*)> run) {
   const std::size_t n = call->shards.size();
   call->outcomes.resize(n);
+  call->items.assign(n, {});
   call->replayed.assign(n, false);
   call->expires.assign(n, 0);
   call->pending.store(static_cast<int>(n));
@@ -343,7 +364,7 @@ static void fanOut(Engine& engine, const std::shared_ptr<OrderCall>& call,
     task.run = [call, k, run](ShardTxn& txn) -> Completion {
       bool rep = false;
       Micros exp = 0;
-      call->outcomes[k] = run(txn, call->shards[k], &rep, &exp);
+      call->outcomes[k] = run(txn, call->shards[k], &rep, &exp, &call->items[k]);
       call->replayed[k] = rep;
       call->expires[k] = exp;
       return [call, k](const absl::Status& status) {
@@ -381,7 +402,6 @@ void InventoryService::reserve(ReserveRequest r, Done<OrderResult> done) {
   Fingerprint fp;
   fp.add("reserve").add(r.order_id).add(r.ttl);
   std::map<ShardId, std::vector<HoldLine>> byShard;
-  std::vector<ResolvedLine> lines;
   for (std::size_t i = 0; i < r.lines.size(); ++i) {
     const auto& l = r.lines[i];
     const std::string path = at("lines", i);
@@ -392,7 +412,6 @@ void InventoryService::reserve(ReserveRequest r, Done<OrderResult> done) {
     if (auto s = validateQuantity(path + ".quantity", l.quantity, false); !s.ok()) return refuse(s);
     fp.add(l.sku).add(l.location).add(l.quantity);
     byShard[item->shard].push_back(HoldLine{item->id, loc->id, l.quantity});
-    lines.push_back(ResolvedLine{*item, *loc, l.quantity});
   }
   const std::uint64_t fingerprint = fp.value();
   const Micros now = d.clock.now();
@@ -414,7 +433,7 @@ void InventoryService::reserve(ReserveRequest r, Done<OrderResult> done) {
   }
   const std::string rid = r.request_id, order = r.order_id, actor = actorOr(r.actor);
   Impl* dp = &d;
-  call->finish = [dp, done, rid, order, actor, fingerprint, lines](OrderCall& c) {
+  call->finish = [dp, done, rid, order, actor, fingerprint](OrderCall& c) {
     OrderResult res;
     bool all_ok = true;
     for (std::size_t k = 0; k < c.outcomes.size(); ++k) {
@@ -429,13 +448,8 @@ void InventoryService::reserve(ReserveRequest r, Done<OrderResult> done) {
         res.seqs.push_back(c.outcomes[k].first_seq);
         res.expires_at = std::max(res.expires_at, c.expires[k]);
         res.replayed = res.replayed && c.replayed[k];
-        for (const auto& [loc, b] : c.outcomes[k].after) {
-          std::string sku;
-          for (const auto& l : lines)
-            if (l.location.id == loc && l.item.shard == c.shards[k]) sku = l.item.sku;
-          res.after.push_back(LineBalance{sku, dp->catalog.locationName(loc), b});
-        }
       }
+      res.after = orderAfter(dp->catalog, c);
       return done(std::move(res));
     }
     dp->stats.countRejection(res.status.code());
@@ -453,13 +467,15 @@ void InventoryService::reserve(ReserveRequest r, Done<OrderResult> done) {
     cmd.actor = actor;
     cmd.reason = "reservation failed on another shard";
     cmd.fingerprint = Fingerprint().add("undo").add(static_cast<std::int64_t>(fingerprint)).value();
-    fanOut(dp->engine, undo, [cmd](ShardTxn& txn, ShardId, bool* rep, Micros*) {
+    fanOut(dp->engine, undo, [cmd](ShardTxn& txn, ShardId, bool* rep, Micros*, std::vector<ItemId>*) {
       return txn.closeHold(cmd, rep);
     });
   };
-  fanOut(d.engine, call, [cmds](ShardTxn& txn, ShardId shard, bool* rep, Micros* exp) {
+  fanOut(d.engine, call, [cmds](ShardTxn& txn, ShardId shard, bool* rep, Micros* exp,
+                                std::vector<ItemId>* items) {
     const HoldCmd& c = cmds->at(shard);
     Outcome o = txn.reserve(c, rep);
+    if (o.ok()) holdItems(txn, c.order_id, items);
     // A retry reports the expiry of the hold it created the first time.
     auto it = txn.state().holds.find(c.order_id);
     if (it != txn.state().holds.end() && it->second.request_id == c.request_id)
@@ -520,6 +536,7 @@ void InventoryService::commitOrder(CommitRequest r, Done<OrderResult> done) {
       res.seqs.push_back(c.outcomes[k].first_seq);
     }
     if (!res.status.ok()) dp->stats.countRejection(res.status.code());
+    res.after = orderAfter(dp->catalog, c);
     done(std::move(res));
   };
   CloseHoldCmd base;
@@ -529,13 +546,16 @@ void InventoryService::commitOrder(CommitRequest r, Done<OrderResult> done) {
   base.ship_all = r.lines.empty();
   base.actor = actorOr(r.actor);
   base.fingerprint = fp.value();
-  fanOut(d.engine, call, [base, ship](ShardTxn& txn, ShardId shard, bool* rep, Micros*) {
+  fanOut(d.engine, call, [base, ship](ShardTxn& txn, ShardId shard, bool* rep, Micros*,
+                                      std::vector<ItemId>* items) {
     CloseHoldCmd c = base;
     if (!c.ship_all) {
       auto it = ship.find(shard);
       if (it != ship.end()) c.ship = it->second;  // absent: ship nothing here, release all
     }
-    return txn.closeHold(c, rep);
+    Outcome o = txn.closeHold(c, rep);
+    if (o.ok()) holdItems(txn, c.order_id, items);
+    return o;
   });
 }
 
@@ -570,6 +590,7 @@ void InventoryService::releaseOrder(ReleaseRequest r, Done<OrderResult> done) {
       res.seqs.push_back(c.outcomes[k].first_seq);
     }
     if (!res.status.ok()) dp->stats.countRejection(res.status.code());
+    res.after = orderAfter(dp->catalog, c);
     done(std::move(res));
   };
   CloseHoldCmd cmd;
@@ -579,8 +600,11 @@ void InventoryService::releaseOrder(ReleaseRequest r, Done<OrderResult> done) {
   cmd.actor = actorOr(r.actor);
   cmd.reason = r.reason.empty() ? "released" : r.reason;
   cmd.fingerprint = fingerprint;
-  fanOut(d.engine, call, [cmd](ShardTxn& txn, ShardId, bool* rep, Micros*) {
-    return txn.closeHold(cmd, rep);
+  fanOut(d.engine, call, [cmd](ShardTxn& txn, ShardId, bool* rep, Micros*,
+                               std::vector<ItemId>* items) {
+    Outcome o = txn.closeHold(cmd, rep);
+    if (o.ok()) holdItems(txn, cmd.order_id, items);
+    return o;
   });
 }
 

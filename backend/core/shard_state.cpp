@@ -208,8 +208,9 @@ Outcome ShardTxn::apply(const MovementCmd& cmd) {
       if (addOverflows(current(cmd.item, cmd.to_location).on_hand, cmd.quantity))
         return refuse(absl::StatusCode::kFailedPrecondition,
                       "quantity: the destination balance would exceed the maximum");
-      const std::string to_ref = absl::StrCat("to:", cmd.to_location);
-      const std::string from_ref = absl::StrCat("from:", cmd.location);
+      // Each leg names its peer location.
+      const std::string to_ref = "to:" + cmd.to_location_name;
+      const std::string from_ref = "from:" + cmd.location_name;
       post(cmd.kind, cmd.request_id, cmd.item, cmd.location, -cmd.quantity, 0, cmd.actor,
            cmd.reason, to_ref, out);
       post(cmd.kind, cmd.request_id, cmd.item, cmd.to_location, cmd.quantity, 0, cmd.actor,

@@ -76,6 +76,8 @@ struct MovementCmd {
   std::string actor;
   std::string reason;
   std::uint64_t fingerprint = 0;
+  std::string location_name;     // "warehouse/code", for the transfer legs' ref
+  std::string to_location_name;
 };
 
 struct HoldCmd {

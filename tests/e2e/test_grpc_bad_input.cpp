@@ -70,6 +70,7 @@ class TestGrpcBadInput : public QObject {
     const int R = v1::MOVEMENT_KIND_RECEIVE, S = v1::MOVEMENT_KIND_SHIP;
     QTest::newRow("empty sku") << QByteArray("") << "w1/A" << R << 1LL << 3 << "movements[0].sku";
     QTest::newRow("oversized sku") << QByteArray(65, 'X') << "w1/A" << R << 1LL << 3 << "movements[0].sku";
+    QTest::newRow("non-utf8 sku") << QByteArray("S-\xff\xfe") << "w1/A" << R << 1LL << 3 << "movements[0].sku";
     QTest::newRow("unknown sku") << QByteArray("NOPE") << "w1/A" << R << 1LL << 5 << "movements[0].sku";
     QTest::newRow("unknown location") << QByteArray("S-0") << "w9/Z" << R << 1LL << 5 << "movements[0].location";
     QTest::newRow("zero quantity") << QByteArray("S-0") << "w1/A" << R << 0LL << 3 << "movements[0].quantity";

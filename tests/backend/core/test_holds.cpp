@@ -30,8 +30,14 @@ class TestHolds : public QObject {
     // Reserved units cannot be shipped by someone else.
     QCOMPARE(f.move(K::kShip, "SKU-1", "w1/A", 7).outcome.code, absl::StatusCode::kFailedPrecondition);
     QCOMPARE(f.reserve("O2", {{"SKU-1", "w1/A", 7}}).status.code(), absl::StatusCode::kFailedPrecondition);
+    QCOMPARE(r.after.size(), 1u);
+    QCOMPARE(r.after[0].sku, std::string("SKU-1"));
     r = f.commit("O1");
     QVERIFY(r.status.ok());
+    QCOMPARE(r.after.size(), 1u);
+    QCOMPARE(r.after[0].sku, std::string("SKU-1"));
+    QCOMPARE(r.after[0].location, std::string("w1/A"));
+    QCOMPARE(r.after[0].balance, (Balance{6, 0}));
     QCOMPARE(f.balance("SKU-1", "w1/A"), (Balance{6, 0}));
     // Committing again (another request) is refused: the hold is closed.
     r = f.commit("O1");

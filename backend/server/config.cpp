@@ -1,0 +1,104 @@
+#include "server/config.h"
+
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+
+namespace depot::server {
+namespace {
+
+// HOST:PORT with a numeric port 0..65535; [v6]:PORT allowed.
+std::string checkHostPort(const std::string& value) {
+  const auto colon = value.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == value.size()) {
+    return "expected HOST:PORT, got '" + value + "'";
+  }
+  const std::string port = value.substr(colon + 1);
+  if (port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
+      std::stoi(port) > 65535) {
+    return "bad port in '" + value + "'";
+  }
+  return {};
+}
+
+std::string hostName() {
+  char buf[256] = {};
+  if (::gethostname(buf, sizeof buf - 1) == 0 && buf[0] != '\0') return buf;
+  return "depot-1";
+}
+
+}  // namespace
+
+std::string defaultDataDir() {
+  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg != nullptr && xdg[0] == '/') {
+    return std::string(xdg) + "/depot";
+  }
+  if (const char* home = std::getenv("HOME"); home != nullptr && home[0] != '\0') {
+    return std::string(home) + "/.local/share/depot";
+  }
+  return "depot-data";
+}
+
+ParseOutcome parseCommandLine(int argc, const char* const* argv, DaemonConfig& config) {
+  CLI::App app("depotd — Depot inventory server", "depotd");
+  app.set_config("--config", "", "Read flags from a TOML or INI file (keys are long flag names)")
+      ->type_name("FILE");
+  app.add_option("--data-dir", config.data_dir,
+                 "Data directory (the SQLite file is DIR/depot.db); created if absent "
+                 "[default: $XDG_DATA_HOME/depot or ~/.local/share/depot]")
+      ->type_name("DIR");
+  app.add_option("--listen", config.listen, "gRPC listen address HOST:PORT")
+      ->capture_default_str()
+      ->type_name("HOST:PORT")
+      ->check(CLI::Validator(checkHostPort, ""));
+  app.add_option("--metrics-listen", config.metrics_listen,
+                 "Prometheus /metrics HTTP address HOST:PORT, or 'off'")
+      ->capture_default_str()
+      ->type_name("HOST:PORT|off")
+      ->check(CLI::Validator(
+          [](const std::string& v) { return v == "off" ? std::string() : checkHostPort(v); }, ""));
+  app.add_option("--writers", config.writers, "Shard writer threads")
+      ->capture_default_str()
+      ->type_name("N")
+      ->check(CLI::Range(1, 256));
+  app.add_option("--sync", config.sync, "SQLite durability: full (default), normal or off")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"full", "normal", "off"}));
+  app.add_option("--node-id", config.node_id, "Node id reported to clients [default: host name]")
+      ->type_name("ID");
+  app.add_option("--log-level", config.log_level, "debug, info, warn or error")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
+  app.add_flag("--verify", config.verify,
+               "Audit the ledger of --data-dir against the balances and exit "
+               "(0 clean, 1 mismatches, 2 usage error)");
+
+  ParseOutcome outcome;
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    outcome.exit_code = 0;
+    outcome.output = app.help();
+    return outcome;
+  } catch (const CLI::CallForAllHelp&) {
+    outcome.exit_code = 0;
+    outcome.output = app.help("", CLI::AppFormatMode::All);
+    return outcome;
+  } catch (const CLI::ParseError& e) {
+    outcome.exit_code = 2;
+    outcome.output = std::string("error: ") + e.what() + "\n\n" + app.help();
+    return outcome;
+  }
+  if (config.verify && config.data_dir.empty()) {
+    outcome.exit_code = 2;
+    outcome.output = "error: --verify requires --data-dir DIR\n\n" + app.help();
+    return outcome;
+  }
+  if (config.data_dir.empty()) config.data_dir = defaultDataDir();
+  if (config.node_id.empty()) config.node_id = hostName();
+  config.config_file = app.get_config_ptr()->as<std::string>();
+  return outcome;
+}
+
+}  // namespace depot::server

@@ -1,0 +1,191 @@
+#include "server/daemon.h"
+
+#include <signal.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <numeric>
+#include <system_error>
+
+#include "core/clock.h"
+#include "core/ledger_verifier.h"
+#include "core/service.h"
+#include "server/log.h"
+#include "server/metrics.h"
+#include "server/metrics_http.h"
+#include "server/server.h"
+#include "store/sqlite/sqlite_store.h"
+
+namespace depot::server {
+namespace {
+
+SqliteStore::Options::Sync parseSync(const std::string& sync) {
+  if (sync == "normal") return SqliteStore::Options::Sync::kNormal;
+  if (sync == "off") return SqliteStore::Options::Sync::kOff;
+  return SqliteStore::Options::Sync::kFull;
+}
+
+double millisSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+      .count();
+}
+
+// Waits for SIGINT or SIGTERM (blocked by blockShutdownSignals()).
+int waitForShutdownSignal() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  int sig = 0;
+  while (sigwait(&set, &sig) != 0) {
+  }
+  return sig;
+}
+
+}  // namespace
+
+void blockShutdownSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+}
+
+int runDaemon(const DaemonConfig& config) {
+  LogLevel level = LogLevel::kInfo;
+  parseLogLevel(config.log_level, level);
+  setLogLevel(level);
+  logInfo("start")
+      .kv("version", "0.1.0")
+      .kv("node_id", config.node_id)
+      .kv("data_dir", config.data_dir)
+      .kv("config", config.config_file)
+      .kv("writers", config.writers)
+      .kv("sync", config.sync);
+
+  std::error_code ec;
+  std::filesystem::create_directories(config.data_dir, ec);
+  if (ec) {
+    logError("data_dir_failed").kv("data_dir", config.data_dir).kv("error", ec.message());
+    return 1;
+  }
+  const std::string dbPath = (std::filesystem::path(config.data_dir) / "depot.db").string();
+  auto started = std::chrono::steady_clock::now();
+  SqliteStore::Options storeOptions;
+  storeOptions.path = dbPath;
+  storeOptions.sync = parseSync(config.sync);
+  auto store = SqliteStore::open(storeOptions);
+  if (!store.ok()) {
+    logError("store_open_failed").kv("path", dbPath).kv("error", store.status().ToString());
+    return 1;
+  }
+  logInfo("store_opened")
+      .kv("path", dbPath)
+      .kv("ledger_id", (*store)->ledgerId())
+      .kv("schema_version", (*store)->schemaVersion())
+      .kv("ms", millisSince(started));
+
+  started = std::chrono::steady_clock::now();
+  SystemClock clock;
+  ServiceOptions serviceOptions;
+  serviceOptions.writers = config.writers;
+  auto core = InventoryService::start(**store, clock, serviceOptions);
+  if (!core.ok()) {
+    logError("recovery_failed").kv("error", core.status().ToString());
+    return 1;
+  }
+  const auto seqs = (*core)->lastSeqs();
+  const std::uint64_t entries = std::accumulate(seqs.begin(), seqs.end(), std::uint64_t{0});
+  const auto nonEmpty = std::count_if(seqs.begin(), seqs.end(), [](Seq s) { return s > 0; });
+  logInfo("recovered")
+      .kv("shards", static_cast<std::uint64_t>(kShardCount))
+      .kv("shards_with_data", static_cast<std::uint64_t>(nonEmpty))
+      .kv("ledger_entries", entries)
+      .kv("items", static_cast<std::uint64_t>((*core)->catalog().itemCount()))
+      .kv("open_holds", static_cast<std::uint64_t>((*core)->openHolds()))
+      .kv("ms", millisSince(started));
+
+  ServerMetrics metrics;
+  std::unique_ptr<MetricsHttpServer> http;
+  if (config.metrics_listen != "off") {
+    InventoryService* service = core->get();
+    auto h = MetricsHttpServer::start(
+        config.metrics_listen, [service, &metrics] { return renderPrometheus(*service, metrics); });
+    if (!h.ok()) {
+      logError("listen_failed")
+          .kv("what", "metrics")
+          .kv("addr", config.metrics_listen)
+          .kv("error", std::string(h.status().message()));
+      std::fprintf(stderr, "depotd: %s\n", std::string(h.status().message()).c_str());
+      (*core)->stop();
+      return 1;
+    }
+    http = std::move(*h);
+    logInfo("listening").kv("what", "metrics").kv("addr", config.metrics_listen);
+  }
+
+  ServerOptions serverOptions;
+  serverOptions.listen = config.listen;
+  serverOptions.node_id = config.node_id;
+  auto server = DepotServer::start(**core, metrics, serverOptions);
+  if (!server.ok()) {
+    logError("listen_failed")
+        .kv("what", "grpc")
+        .kv("addr", config.listen)
+        .kv("error", std::string(server.status().message()));
+    std::fprintf(stderr, "depotd: %s\n", std::string(server.status().message()).c_str());
+    if (http) http->stop();
+    (*core)->stop();
+    return 1;
+  }
+  logInfo("listening").kv("what", "grpc").kv("addr", (*server)->address());
+
+  const int sig = waitForShutdownSignal();
+  const auto shutdownStart = std::chrono::steady_clock::now();
+  logInfo("shutdown_begin").kv("signal", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  (*server)->shutdown(std::chrono::seconds(5));
+  logInfo("shutdown_core_stopping")
+      .kv("queue_depth", static_cast<std::uint64_t>((*core)->queueDepth()));
+  (*core)->stop();
+  logInfo("shutdown_core_stopped");
+  if (http) http->stop();
+  server->reset();
+  core->reset();
+  store->reset();
+  logInfo("shutdown_complete").kv("ms", millisSince(shutdownStart));
+  return 0;
+}
+
+int runVerify(const DaemonConfig& config) {
+  const std::filesystem::path dbPath = std::filesystem::path(config.data_dir) / "depot.db";
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(dbPath, ec)) {
+    std::fprintf(stderr, "depotd --verify: no database at %s\n", dbPath.string().c_str());
+    return 2;
+  }
+  SqliteStore::Options options;
+  options.path = dbPath.string();
+  options.read_connections = 2;
+  auto store = SqliteStore::open(options);
+  if (!store.ok()) {
+    std::fprintf(stderr, "depotd --verify: cannot open %s: %s\n", dbPath.string().c_str(),
+                 store.status().ToString().c_str());
+    return 1;
+  }
+  const auto started = std::chrono::steady_clock::now();
+  VerifyReport report;
+  absl::Status st = verifyLedger(**store, report);
+  std::printf("depotd --verify %s\n%s", dbPath.string().c_str(), report.format().c_str());
+  std::printf("elapsed_ms=%.1f\n", millisSince(started));
+  std::fflush(stdout);
+  if (!st.ok()) {
+    std::fprintf(stderr, "depotd --verify: cannot read the store: %s\n", st.ToString().c_str());
+    return 1;
+  }
+  return report.clean() ? 0 : 1;
+}
+
+}  // namespace depot::server

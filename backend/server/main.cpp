@@ -1,0 +1,19 @@
+// depotd: wiring only. See config.h for the command line, daemon.h for the
+// modes.
+#include <cstdio>
+
+#include "server/config.h"
+#include "server/daemon.h"
+
+int main(int argc, char** argv) {
+  // Before any thread exists, so every thread inherits the mask and the
+  // signals are taken only by sigwait() in runDaemon().
+  depot::server::blockShutdownSignals();
+  depot::server::DaemonConfig config;
+  const auto parsed = depot::server::parseCommandLine(argc, argv, config);
+  if (parsed.exit_code) {
+    std::fputs(parsed.output.c_str(), *parsed.exit_code == 0 ? stdout : stderr);
+    return *parsed.exit_code;
+  }
+  return config.verify ? depot::server::runVerify(config) : depot::server::runDaemon(config);
+}

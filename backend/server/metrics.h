@@ -1,0 +1,71 @@
+// Server-side metrics (per-RPC latency) and the Prometheus text exposition
+// (format 0.0.4) of everything /metrics serves: the core's Stats plus gauges
+// read from the InventoryService at scrape time.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/service.h"
+#include "core/stats.h"
+
+namespace depot::server {
+
+// Every RPC the server records a duration for. Unary RPCs: from the handler
+// being called to Finish. ApplyStream: per inbound message, from read to
+// result. Snapshot: the whole stream. Long-lived watch streams are not timed.
+enum class Rpc : std::uint8_t {
+  kApply,
+  kApplyStream,
+  kReserve,
+  kCommit,
+  kRelease,
+  kGetStock,
+  kListStock,
+  kHistory,
+  kBalanceAt,
+  kSnapshot,
+  kUpsertItems,
+  kGetItem,
+  kListItems,
+  kUpsertLocations,
+  kListLocations,
+  kSubmitCounts,
+  kApprove,
+  kReject,
+  kListPending,
+  kListAlerts,
+  kAck,
+  kSilence,
+  kListSilences,
+  kClusterStatus,
+  kCount_  // number of entries, not an RPC
+};
+inline constexpr std::size_t kRpcCount = static_cast<std::size_t>(Rpc::kCount_);
+std::string_view rpcName(Rpc rpc);  // "Apply", "depot.v1.Inventory/Apply" is not used
+
+// Thread-safe (lock-free observe()).
+class ServerMetrics {
+ public:
+  ServerMetrics();
+  ServerMetrics(const ServerMetrics&) = delete;
+  ServerMetrics& operator=(const ServerMetrics&) = delete;
+
+  void observe(Rpc rpc, double seconds) { m_rpc[static_cast<std::size_t>(rpc)]->observe(seconds); }
+  const Histogram& rpcHistogram(Rpc rpc) const { return *m_rpc[static_cast<std::size_t>(rpc)]; }
+  double startTimeSeconds() const { return m_startTime; }
+
+ private:
+  std::array<std::unique_ptr<Histogram>, kRpcCount> m_rpc;
+  double m_startTime;  // Unix seconds
+};
+
+// Renders the full exposition. Reads gauges from `core` (cheap, lock-free or
+// short locks).
+std::string renderPrometheus(InventoryService& core, const ServerMetrics& metrics);
+
+}  // namespace depot::server

@@ -1,0 +1,32 @@
+#include "server/service_env.h"
+
+#include "server/log.h"
+#include "server/status.h"
+#include "server/str.h"
+#include "server/wire_diagnosis.h"
+
+namespace depot::server {
+
+void UnaryCall::finish(const absl::Status& status) const {
+  absl::Status final = status;
+  if (final.ok() && !m_state->serialize()) {
+    final = absl::InternalError("response: serialization failed");
+  }
+  m_metrics->observe(
+      m_rpc, std::chrono::duration<double>(std::chrono::steady_clock::now() - m_start).count());
+  m_reactor->Finish(toGrpcStatus(final));
+}
+
+absl::Status malformedRequest(const google::protobuf::Descriptor* type,
+                              const grpc::ByteBuffer& wire) {
+  std::vector<grpc::Slice> slices;
+  std::string bytes;
+  if (wire.Dump(&slices).ok())
+    for (const auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  const std::string field = findInvalidUtf8Field(type, bytes);
+  if (!field.empty()) return absl::InvalidArgumentError(strCat(field, ": not valid UTF-8"));
+  return absl::InvalidArgumentError(
+      strCat("request: not a valid ", type->full_name(), " message (malformed protobuf)"));
+}
+
+}  // namespace depot::server

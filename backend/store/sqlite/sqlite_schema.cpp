@@ -1,0 +1,250 @@
+#include "store/sqlite/sqlite_schema.h"
+
+#include <chrono>
+#include <iterator>
+
+namespace depot::sqlite {
+namespace {
+
+struct Migration {
+  const char* description;
+  const char* sql;
+};
+
+// Layout notes (this is the hot path: rows compact, B-tree inserts per ledger
+// entry few, and as many of them appends as possible):
+// - Enums are stored as their integer values; times are int64 microseconds.
+// - ledger is WITHOUT ROWID, clustered on (shard, seq): commits append at the
+//   end of each shard's range and readLedger/scanLedger are range scans.
+//   ledger_item_location_ts is the only secondary index (each entry costs one
+//   random-position insert there). It serves balanceAt and history of one
+//   (item, location): ordered by (item, location, ts, seq), and since ts never
+//   decreases with seq within a shard (an item lives in one shard) that is
+//   also seq order. History over every location of an item merges one range
+//   scan per location (the item's locations come from balances) rather than
+//   paying for a second ledger index on every commit.
+// - balances is clustered on (item, location) for listStock; its shard comes
+//   from items (items_shard) for recovery. balances_location serves
+//   bin-filtered listStock; commits update on_hand/reserved in place, which
+//   does not touch that index, so it costs only when a pair first appears.
+// - requests is a log: one row per ShardCommit holding all of its idempotency
+//   records (sqlite_codec.h), not one row per request. Nothing looks records
+//   up by request_id in the store (engines keep the window in memory and read
+//   it back whole in recoverShard), and a row per request cost a random-key
+//   B-tree insert per command, measured at about a third of the commit time.
+//   If a request_id is stored twice, the later record wins on recovery.
+//   requests_shard serves recovery, requests_ts pruning.
+// - Ids are not declared as foreign keys: the shard engines validate every id
+//   against the catalog before a batch reaches the store, and enforcing the
+//   references would cost four B-tree probes per ledger entry on the hot
+//   path. Rows are never deleted from items/locations.
+// - holds_shard serves recovery; holds_closed pruning (partial: open holds are
+//   never pruned).
+constexpr Migration kMigrations[] = {
+    {"catalog, ledger, balances, idempotency records and holds", R"sql(
+CREATE TABLE meta(
+  key TEXT PRIMARY KEY NOT NULL,
+  value TEXT NOT NULL) WITHOUT ROWID;
+INSERT INTO meta(key, value) VALUES('ledger_id', lower(hex(randomblob(16))));
+
+CREATE TABLE items(
+  id INTEGER PRIMARY KEY,
+  sku TEXT NOT NULL UNIQUE,
+  description TEXT NOT NULL,
+  unit TEXT NOT NULL,
+  reorder_point INTEGER NOT NULL,
+  reorder_qty INTEGER NOT NULL,
+  shard INTEGER NOT NULL);
+CREATE INDEX items_shard ON items(shard);
+
+CREATE TABLE locations(
+  id INTEGER PRIMARY KEY,
+  warehouse TEXT NOT NULL,
+  code TEXT NOT NULL,
+  UNIQUE(warehouse, code));
+
+CREATE TABLE shards(
+  shard INTEGER PRIMARY KEY,
+  epoch INTEGER NOT NULL,
+  last_seq INTEGER NOT NULL,
+  last_ts INTEGER NOT NULL);
+
+CREATE TABLE ledger(
+  shard INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  request_id TEXT NOT NULL,
+  kind INTEGER NOT NULL,
+  item INTEGER NOT NULL,
+  location INTEGER NOT NULL,
+  d_on_hand INTEGER NOT NULL,
+  d_reserved INTEGER NOT NULL,
+  on_hand_after INTEGER NOT NULL,
+  reserved_after INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  ref TEXT NOT NULL,
+  ts INTEGER NOT NULL,
+  PRIMARY KEY(shard, seq)) WITHOUT ROWID;
+CREATE INDEX ledger_item_location_ts ON ledger(item, location, ts, seq);
+
+CREATE TABLE balances(
+  item INTEGER NOT NULL,
+  location INTEGER NOT NULL,
+  on_hand INTEGER NOT NULL,
+  reserved INTEGER NOT NULL,
+  last_ts INTEGER NOT NULL,
+  PRIMARY KEY(item, location)) WITHOUT ROWID;
+CREATE INDEX balances_location ON balances(location);
+
+CREATE TABLE requests(
+  id INTEGER PRIMARY KEY,
+  shard INTEGER NOT NULL,
+  max_ts INTEGER NOT NULL,
+  records BLOB NOT NULL);
+CREATE INDEX requests_shard ON requests(shard, max_ts);
+CREATE INDEX requests_ts ON requests(max_ts);
+
+CREATE TABLE holds(
+  order_id TEXT NOT NULL,
+  shard INTEGER NOT NULL,
+  request_id TEXT NOT NULL,
+  state INTEGER NOT NULL,
+  lines BLOB NOT NULL,
+  actor TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  closed_at INTEGER NOT NULL,
+  PRIMARY KEY(order_id, shard)) WITHOUT ROWID;
+CREATE INDEX holds_shard ON holds(shard);
+CREATE INDEX holds_closed ON holds(closed_at) WHERE state <> 1;
+)sql"},
+    {"stocktake counts", R"sql(
+CREATE TABLE counts(
+  count_id TEXT PRIMARY KEY NOT NULL,
+  shard INTEGER NOT NULL,
+  item INTEGER NOT NULL,
+  location INTEGER NOT NULL,
+  counted INTEGER NOT NULL,
+  counted_at INTEGER NOT NULL,
+  expected INTEGER NOT NULL,
+  variance INTEGER NOT NULL,
+  state INTEGER NOT NULL,
+  session_id TEXT NOT NULL,
+  counter TEXT NOT NULL,
+  blind INTEGER NOT NULL,
+  submitted_at INTEGER NOT NULL,
+  decided_by TEXT NOT NULL,
+  note TEXT NOT NULL,
+  decided_at INTEGER NOT NULL,
+  applied_seq INTEGER NOT NULL) WITHOUT ROWID;
+CREATE INDEX counts_state ON counts(state, submitted_at);
+)sql"},
+    {"alerts and silences", R"sql(
+CREATE TABLE alerts(
+  id INTEGER PRIMARY KEY,
+  kind INTEGER NOT NULL,
+  severity INTEGER NOT NULL,
+  state INTEGER NOT NULL,
+  subject TEXT NOT NULL,
+  summary TEXT NOT NULL,
+  fired_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  resolved_at INTEGER NOT NULL,
+  acked_by TEXT NOT NULL,
+  acked_at INTEGER NOT NULL,
+  ack_note TEXT NOT NULL,
+  silenced INTEGER NOT NULL);
+CREATE INDEX alerts_state ON alerts(state);
+
+CREATE TABLE silences(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  kind INTEGER NOT NULL,
+  subject_prefix TEXT NOT NULL,
+  owner TEXT NOT NULL,
+  comment TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL);
+CREATE INDEX silences_expires ON silences(expires_at);
+)sql"},
+};
+
+constexpr int kLatest = static_cast<int>(std::size(kMigrations));
+
+std::int64_t nowMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The file's version; 0 for a database without schema_version.
+absl::StatusOr<int> currentVersion(Db& db) {
+  auto exists = db.queryInt(
+      "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'schema_version'");
+  if (!exists.ok()) return exists.status();
+  if (*exists == 0) {
+    auto others = db.queryInt("SELECT count(*) FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%'");
+    if (!others.ok()) return others.status();
+    if (*others != 0) {
+      return absl::FailedPreconditionError(
+          "the file is an SQLite database but not a Depot store (it has tables but no "
+          "schema_version table); refusing to modify it");
+    }
+    return 0;
+  }
+  auto version = db.queryInt("SELECT coalesce(max(version), 0) FROM schema_version");
+  if (!version.ok()) return version.status();
+  return static_cast<int>(*version);
+}
+
+absl::Status applyStep(Db& db, int version) {
+  const Migration& step = kMigrations[version - 1];
+  const std::string what =
+      cat("schema migration to version ", version, " (", step.description, ")");
+  if (version == 1) {
+    if (auto st = db.exec("CREATE TABLE schema_version(version INTEGER PRIMARY KEY, "
+                          "applied_at INTEGER NOT NULL)",
+                          what);
+        !st.ok()) {
+      return st;
+    }
+  }
+  if (auto st = db.exec(step.sql, what); !st.ok()) return st;
+  auto record = db.prepare("INSERT INTO schema_version(version, applied_at) VALUES(?1, ?2)", false);
+  if (!record.ok()) return record.status();
+  record->bindInt(1, version);
+  record->bindInt(2, nowMicros());
+  return record->run(what);
+}
+
+}  // namespace
+
+int latestSchemaVersion() { return kLatest; }
+
+absl::StatusOr<int> migrate(Db& db, int target) {
+  if (target < 1 || target > kLatest) {
+    return absl::InvalidArgumentError(cat("schema version ", target, " is not in 1..", kLatest));
+  }
+  // Each pass applies one step; kLatest + 1 passes always suffice.
+  for (int pass = 0; pass <= kLatest; ++pass) {
+    auto txn = Txn::begin(db, Txn::Mode::kImmediate, "schema migration");
+    if (!txn.ok()) return txn.status();
+    auto current = currentVersion(db);
+    if (!current.ok()) return current.status();
+    if (*current > kLatest) {
+      return absl::FailedPreconditionError(
+          cat("the store's schema version is ", *current, " but this build knows versions up to ",
+              kLatest,
+              ": it was written by a newer Depot; upgrade this binary or use a copy made "
+              "before the upgrade"));
+    }
+    if (*current >= target) {
+      if (auto st = txn->commit(); !st.ok()) return st;
+      return *current;
+    }
+    if (auto st = applyStep(db, *current + 1); !st.ok()) return st;
+    if (auto st = txn->commit(); !st.ok()) return st;
+  }
+  return absl::InternalError("schema migration did not converge");
+}
+
+}  // namespace depot::sqlite

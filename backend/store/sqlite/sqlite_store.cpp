@@ -1,0 +1,552 @@
+// SqliteStore: opening, the write path (commit, catalog, alerts, pruning) and
+// recovery. The read-only queries live in sqlite_store_reads.cpp.
+#include "store/sqlite/sqlite_store.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "store/sqlite/sqlite_checkpointer.h"
+#include "store/sqlite/sqlite_codec.h"
+#include "store/sqlite/sqlite_db.h"
+#include "store/sqlite/sqlite_pool.h"
+#include "store/sqlite/sqlite_rows.h"
+#include "store/sqlite/sqlite_schema.h"
+
+namespace depot {
+namespace sqlite {
+
+constexpr int kBusyTimeoutMs = 5000;
+constexpr int kMaxReadConnections = 64;
+// Rows deleted per pruning transaction: small enough that a commit waiting
+// for the writer mutex waits milliseconds, large enough to amortise the fsync.
+constexpr int kPruneChunk = 2000;
+
+// The writer connection and its persistent statements. Guarded by
+// SqliteStore::m_write_mutex. Statements are declared after db so they are
+// finalized before it closes.
+struct Writer {
+  Db db;
+  Stmt shard_get;
+  Stmt shard_put;
+  Stmt shard_claim;
+  Stmt ledger_put;
+  Stmt balance_put;
+  Stmt request_put;
+  Stmt hold_put;
+  Stmt count_put;
+  Stmt item_upsert;
+  Stmt location_get;
+  Stmt location_put;
+  Stmt alert_put;
+  Stmt silence_put;
+  Stmt prune_requests;
+  Stmt prune_holds;
+  std::string scratch;  // encoded blobs, reused across rows
+
+  absl::Status prepareAll() {
+    struct Def {
+      Stmt* stmt;
+      std::string sql;
+    };
+    const Def defs[] = {
+        {&shard_get, "SELECT epoch, last_seq, last_ts FROM shards WHERE shard = ?1"},
+        {&shard_put,
+         "INSERT INTO shards(shard, epoch, last_seq, last_ts) VALUES(?1, ?2, ?3, ?4) "
+         "ON CONFLICT(shard) DO UPDATE SET last_seq = excluded.last_seq, "
+         "last_ts = excluded.last_ts"},
+        {&shard_claim,
+         "INSERT INTO shards(shard, epoch, last_seq, last_ts) VALUES(?1, 1, 0, 0) "
+         "ON CONFLICT(shard) DO NOTHING"},
+        {&ledger_put, sqlite::cat("INSERT INTO ledger(", kLedgerColumns,
+                                  ") VALUES(?1, ?2, ?3, "
+                                  "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)")},
+        {&balance_put, sqlite::cat("INSERT INTO balances(", kBalanceColumns,
+                                   ") VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(item, location) "
+                                   "DO UPDATE SET on_hand = excluded.on_hand, "
+                                   "reserved = excluded.reserved, last_ts = excluded.last_ts")},
+        {&request_put, "INSERT INTO requests(shard, max_ts, records) VALUES(?1, ?2, ?3)"},
+        {&hold_put,
+         sqlite::cat("INSERT INTO holds(", kHoldColumns,
+                     ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+                     "ON CONFLICT(order_id, shard) DO UPDATE SET "
+                     "request_id = excluded.request_id, state = excluded.state, "
+                     "lines = excluded.lines, actor = excluded.actor, "
+                     "created_at = excluded.created_at, "
+                     "expires_at = excluded.expires_at, closed_at = excluded.closed_at")},
+        {&count_put,
+         sqlite::cat("INSERT INTO counts(", kCountColumns,
+                     ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
+                     "?16, ?17) ON CONFLICT(count_id) DO UPDATE SET shard = excluded.shard, "
+                     "item = excluded.item, location = excluded.location, "
+                     "counted = excluded.counted, counted_at = excluded.counted_at, "
+                     "expected = excluded.expected, variance = excluded.variance, "
+                     "state = excluded.state, session_id = excluded.session_id, "
+                     "counter = excluded.counter, blind = excluded.blind, "
+                     "submitted_at = excluded.submitted_at, decided_by = excluded.decided_by, "
+                     "note = excluded.note, decided_at = excluded.decided_at, "
+                     "applied_seq = excluded.applied_seq")},
+        {&item_upsert,
+         "INSERT INTO items(sku, description, unit, reorder_point, reorder_qty, shard) "
+         "VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(sku) DO UPDATE SET "
+         "description = excluded.description, unit = excluded.unit, "
+         "reorder_point = excluded.reorder_point, reorder_qty = excluded.reorder_qty "
+         "RETURNING id, shard"},
+        {&location_get, "SELECT id FROM locations WHERE warehouse = ?1 AND code = ?2"},
+        {&location_put, "INSERT INTO locations(warehouse, code) VALUES(?1, ?2) RETURNING id"},
+        {&alert_put, sqlite::cat("INSERT INTO alerts(", kAlertColumns,
+                                 ") VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
+                                 "?13) ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, "
+                                 "severity = excluded.severity, state = excluded.state, "
+                                 "subject = excluded.subject, summary = excluded.summary, "
+                                 "fired_at = excluded.fired_at, updated_at = excluded.updated_at, "
+                                 "resolved_at = excluded.resolved_at, "
+                                 "acked_by = excluded.acked_by, acked_at = excluded.acked_at, "
+                                 "ack_note = excluded.ack_note, silenced = excluded.silenced")},
+        {&silence_put,
+         "INSERT INTO silences(kind, subject_prefix, owner, comment, created_at, expires_at) "
+         "VALUES(?1, ?2, ?3, ?4, ?5, ?6) RETURNING id"},
+        {&prune_requests, sqlite::cat("DELETE FROM requests WHERE id IN (SELECT id FROM requests "
+                                      "WHERE max_ts < ?1 LIMIT ",
+                                      kPruneChunk, ")")},
+        {&prune_holds, sqlite::cat("DELETE FROM holds WHERE (order_id, shard) IN (SELECT "
+                                   "order_id, shard FROM holds WHERE state <> 1 AND "
+                                   "closed_at < ?1 LIMIT ",
+                                   kPruneChunk, ")")},
+    };
+    for (const Def& def : defs) {
+      auto stmt = db.prepare(def.sql, true);
+      if (!stmt.ok()) return stmt.status();
+      *def.stmt = *std::move(stmt);
+    }
+    return absl::OkStatus();
+  }
+};
+
+namespace {
+
+const char* syncPragma(SqliteStore::Options::Sync sync) {
+  switch (sync) {
+    case SqliteStore::Options::Sync::kFull:
+      return "PRAGMA synchronous=FULL";
+    case SqliteStore::Options::Sync::kNormal:
+      return "PRAGMA synchronous=NORMAL";
+    case SqliteStore::Options::Sync::kOff:
+      return "PRAGMA synchronous=OFF";
+  }
+  return "PRAGMA synchronous=FULL";
+}
+
+absl::Status withContext(const absl::Status& st, std::string_view context) {
+  return absl::Status(st.code(), sqlite::cat(context, ": ", st.message()));
+}
+
+// Checks what can be checked without the database: shard ranges, that every
+// row names its ShardCommit's shard, and that seqs are contiguous.
+absl::Status validateShardCommit(const ShardCommit& sc) {
+  if (sc.shard >= kShardCount) {
+    return absl::InvalidArgumentError(
+        sqlite::cat("commit: shard ", sc.shard, " is out of range (0..", kShardCount - 1, ")"));
+  }
+  for (std::size_t i = 0; i < sc.entries.size(); ++i) {
+    const LedgerEntry& e = sc.entries[i];
+    const Seq want = sc.expected_last_seq + 1 + i;
+    if (e.seq != want) {
+      return absl::FailedPreconditionError(
+          sqlite::cat("commit: shard ", sc.shard, ": entries[", i, "] has seq ", e.seq,
+                      ", expected ", want, " (entries must carry seqs ", sc.expected_last_seq + 1,
+                      "..", sc.expected_last_seq + sc.entries.size(), " after expected_last_seq ",
+                      sc.expected_last_seq, "); nothing in the batch was written"));
+    }
+    if (e.shard != sc.shard) {
+      return absl::InvalidArgumentError(sqlite::cat("commit: shard ", sc.shard, ": entries[", i,
+                                                    "] (seq ", e.seq, ") names shard ", e.shard));
+    }
+  }
+  for (std::size_t i = 0; i < sc.requests.size(); ++i) {
+    if (sc.requests[i].shard != sc.shard) {
+      return absl::InvalidArgumentError(sqlite::cat("commit: shard ", sc.shard, ": requests[", i,
+                                                    "] names shard ", sc.requests[i].shard));
+    }
+  }
+  for (std::size_t i = 0; i < sc.holds.size(); ++i) {
+    if (sc.holds[i].shard != sc.shard) {
+      return absl::InvalidArgumentError(sqlite::cat("commit: shard ", sc.shard, ": holds[", i,
+                                                    "] names shard ", sc.holds[i].shard));
+    }
+  }
+  for (std::size_t i = 0; i < sc.counts.size(); ++i) {
+    if (sc.counts[i].shard != sc.shard) {
+      return absl::InvalidArgumentError(sqlite::cat("commit: shard ", sc.shard, ": counts[", i,
+                                                    "] names shard ", sc.counts[i].shard));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Writes one ShardCommit inside the caller's transaction after the fencing
+// check. Any error leaves the transaction to be rolled back by the caller.
+absl::Status writeShardCommit(Writer& w, const ShardCommit& sc) {
+  std::int64_t epoch = 1;  // a missing row is an unclaimed shard: epoch 1, last_seq 0
+  std::int64_t last_seq = 0;
+  std::int64_t last_ts = 0;
+  bool exists = false;
+  {
+    Stmt::Scope scope(w.shard_get);
+    w.shard_get.bindInt(1, sc.shard);
+    auto row = w.shard_get.next("reading the shard row");
+    if (!row.ok()) return withContext(row.status(), sqlite::cat("commit: shard ", sc.shard));
+    if (*row) {
+      exists = true;
+      epoch = w.shard_get.colInt(0);
+      last_seq = w.shard_get.colInt(1);
+      last_ts = w.shard_get.colInt(2);
+    }
+  }
+  if (static_cast<Seq>(last_seq) != sc.expected_last_seq ||
+      static_cast<std::uint64_t>(epoch) != sc.epoch) {
+    return absl::FailedPreconditionError(sqlite::cat(
+        "commit: shard ", sc.shard, " is fenced: the batch expects last_seq ", sc.expected_last_seq,
+        " at epoch ", sc.epoch, " but the store has last_seq ", last_seq, " at epoch ", epoch,
+        " (seqs ", sc.expected_last_seq + 1, "..", sc.expected_last_seq + sc.entries.size(),
+        " refused); nothing in the batch was written"));
+  }
+
+  for (const LedgerEntry& e : sc.entries) {
+    Stmt::Scope scope(w.ledger_put);
+    bindLedgerEntry(w.ledger_put, e);
+    if (auto st = w.ledger_put.run("inserting a ledger entry"); !st.ok()) {
+      return withContext(st, sqlite::cat("commit: shard ", sc.shard, " seq ", e.seq));
+    }
+  }
+  if (!sc.entries.empty() || !exists) {
+    Stmt::Scope scope(w.shard_put);
+    w.shard_put.bindInt(1, sc.shard);
+    w.shard_put.bindInt(2, epoch);
+    w.shard_put.bindInt(3, static_cast<std::int64_t>(sc.expected_last_seq + sc.entries.size()));
+    w.shard_put.bindInt(4, sc.entries.empty() ? last_ts : sc.entries.back().ts);
+    if (auto st = w.shard_put.run("updating the shard row"); !st.ok()) {
+      return withContext(st, sqlite::cat("commit: shard ", sc.shard));
+    }
+  }
+  for (const BalanceRow& b : sc.balances) {
+    Stmt::Scope scope(w.balance_put);
+    bindBalanceRow(w.balance_put, b);
+    if (auto st = w.balance_put.run("writing a balance"); !st.ok()) {
+      return withContext(
+          st, sqlite::cat("commit: shard ", sc.shard, " item ", b.item, " location ", b.location));
+    }
+  }
+  if (!sc.requests.empty()) {
+    Micros max_ts = sc.requests.front().ts;
+    for (const RequestRecord& r : sc.requests) max_ts = std::max(max_ts, r.ts);
+    encodeRequests(sc.requests, &w.scratch);
+    Stmt::Scope scope(w.request_put);
+    w.request_put.bindInt(1, sc.shard);
+    w.request_put.bindInt(2, max_ts);
+    w.request_put.bindBlob(3, w.scratch);
+    if (auto st = w.request_put.run("writing idempotency records"); !st.ok()) {
+      return withContext(st, sqlite::cat("commit: shard ", sc.shard));
+    }
+  }
+  for (const Hold& h : sc.holds) {
+    Stmt::Scope scope(w.hold_put);
+    bindHold(w.hold_put, h, &w.scratch);
+    if (auto st = w.hold_put.run("writing a hold"); !st.ok()) {
+      return withContext(st, sqlite::cat("commit: shard ", sc.shard));
+    }
+  }
+  for (const CountRecord& c : sc.counts) {
+    Stmt::Scope scope(w.count_put);
+    bindCount(w.count_put, c);
+    if (auto st = w.count_put.run("writing a count"); !st.ok()) {
+      return withContext(st, sqlite::cat("commit: shard ", sc.shard));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+}  // namespace sqlite
+
+using sqlite::Db;
+using sqlite::Stmt;
+using sqlite::Txn;
+
+absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::open(const Options& options) {
+  if (options.path.empty()) return absl::InvalidArgumentError("SqliteStore: path is empty");
+  if (options.path == ":memory:" || options.path.rfind("file:", 0) == 0) {
+    return absl::InvalidArgumentError(
+        sqlite::cat("SqliteStore: path '", options.path, "' must name a file"));
+  }
+  if (options.read_connections < 1 || options.read_connections > sqlite::kMaxReadConnections) {
+    return absl::InvalidArgumentError(sqlite::cat("SqliteStore: read_connections ",
+                                                  options.read_connections, " is not in 1..",
+                                                  sqlite::kMaxReadConnections));
+  }
+  const std::string where = sqlite::cat("SqliteStore '", options.path, "'");
+  auto db = Db::open(options.path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  if (!db.ok()) return db.status();
+  sqlite3_busy_timeout(db->get(), sqlite::kBusyTimeoutMs);
+
+  // The first statement reads the header: a file that is not a database fails
+  // here with SQLITE_NOTADB (DATA_LOSS), before anything is written to it.
+  auto mode = db->queryText("PRAGMA journal_mode=WAL");
+  if (!mode.ok()) return sqlite::withContext(mode.status(), sqlite::cat(where, ": enabling WAL"));
+  if (*mode != "wal") {
+    return absl::FailedPreconditionError(
+        sqlite::cat(where, ": could not enable WAL journal mode (got '", *mode, "')"));
+  }
+  // 64 MiB page cache for the writer. Checkpoints are the Checkpointer's
+  // (its WAL hook replaces wal_autocheckpoint); journal_size_limit truncates
+  // a WAL that once grew large back to 64 MiB after it is reset.
+  const std::string pragmas = sqlite::cat(sqlite::syncPragma(options.sync),
+                                          "; PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY; "
+                                          "PRAGMA journal_size_limit=67108864");
+  if (auto st = db->exec(pragmas.c_str(), sqlite::cat(where, ": configuring")); !st.ok()) {
+    return st;
+  }
+
+  auto version = sqlite::migrate(*db, sqlite::latestSchemaVersion());
+  if (!version.ok()) return sqlite::withContext(version.status(), where);
+  auto ledger_id = db->queryText("SELECT value FROM meta WHERE key = 'ledger_id'");
+  if (!ledger_id.ok()) return sqlite::withContext(ledger_id.status(), where);
+  if (ledger_id->empty())
+    return absl::DataLossError(sqlite::cat(where, ": meta.ledger_id is missing"));
+
+  auto writer = std::make_unique<sqlite::Writer>();
+  writer->db = *std::move(db);
+  if (auto st = writer->prepareAll(); !st.ok()) return sqlite::withContext(st, where);
+  auto readers =
+      sqlite::ReadPool::open(options.path, options.read_connections, sqlite::kBusyTimeoutMs);
+  if (!readers.ok()) return sqlite::withContext(readers.status(), where);
+  auto checkpointer = sqlite::Checkpointer::start(options.path, sqlite::kBusyTimeoutMs,
+                                                  sqlite::syncPragma(options.sync));
+  if (!checkpointer.ok()) return sqlite::withContext(checkpointer.status(), where);
+  (*checkpointer)->hook(writer->db.get());
+
+  return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(writer), *std::move(readers),
+                                                      *std::move(checkpointer),
+                                                      *std::move(ledger_id), *version));
+}
+
+SqliteStore::SqliteStore(std::unique_ptr<sqlite::Writer> writer,
+                         std::unique_ptr<sqlite::ReadPool> readers,
+                         std::unique_ptr<sqlite::Checkpointer> checkpointer, std::string ledger_id,
+                         int schema_version)
+    : m_ledger_id(std::move(ledger_id)),
+      m_schema_version(schema_version),
+      m_writer(std::move(writer)),
+      m_readers(std::move(readers)),
+      m_checkpointer(std::move(checkpointer)) {}
+
+SqliteStore::~SqliteStore() {
+  std::lock_guard lock(m_write_mutex);
+  if (m_writer && m_checkpointer) sqlite::Checkpointer::unhook(m_writer->db.get());
+  m_checkpointer.reset();
+  // Readers close before the writer so the writer is the last connection: it
+  // checkpoints the WAL into the main file and removes the -wal file.
+  m_readers.reset();
+  m_writer.reset();
+}
+
+absl::StatusOr<SqliteStore::Diagnostics> SqliteStore::diagnostics() {
+  Diagnostics d;
+  {
+    std::lock_guard lock(m_write_mutex);
+    Db& db = m_writer->db;
+    auto mode = db.queryText("PRAGMA journal_mode");
+    if (!mode.ok()) return mode.status();
+    d.journal_mode = *mode;
+    auto sync = db.queryInt("PRAGMA synchronous");
+    if (!sync.ok()) return sync.status();
+    d.synchronous = static_cast<int>(*sync);
+    auto busy = db.queryInt("PRAGMA busy_timeout");
+    if (!busy.ok()) return busy.status();
+    d.busy_timeout_ms = static_cast<int>(*busy);
+  }
+  d.checkpoint_error = std::string(m_checkpointer->lastError().message());
+  d.read_connections = m_readers->size();
+  // Lease every connection at once so each is checked exactly once.
+  std::vector<sqlite::ReadPool::Lease> leases;
+  d.readers_query_only = true;
+  for (int i = 0; i < d.read_connections; ++i) {
+    leases.push_back(m_readers->acquire());
+    auto query_only = leases.back().db().queryInt("PRAGMA query_only");
+    if (!query_only.ok()) return query_only.status();
+    d.readers_query_only = d.readers_query_only && *query_only == 1;
+  }
+  return d;
+}
+
+// ---- catalog ----
+
+absl::StatusOr<std::vector<Item>> SqliteStore::upsertItems(const std::vector<Item>& items) {
+  std::vector<Item> stored;
+  stored.reserve(items.size());
+  std::lock_guard lock(m_write_mutex);
+  sqlite::Writer& w = *m_writer;
+  auto txn = Txn::begin(w.db, Txn::Mode::kImmediate, "upsertItems");
+  if (!txn.ok()) return txn.status();
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const Item& in = items[i];
+    Stmt::Scope scope(w.item_upsert);
+    w.item_upsert.bindText(1, in.sku);
+    w.item_upsert.bindText(2, in.description);
+    w.item_upsert.bindText(3, in.unit);
+    w.item_upsert.bindInt(4, in.reorder_point);
+    w.item_upsert.bindInt(5, in.reorder_qty);
+    w.item_upsert.bindInt(6, shardOf(in.sku));
+    auto row = w.item_upsert.next("upserting an item");
+    if (!row.ok())
+      return sqlite::withContext(row.status(), sqlite::cat("upsertItems: items[", i, "]"));
+    if (!*row)
+      return absl::InternalError(sqlite::cat("upsertItems: items[", i, "]: no id returned"));
+    const std::int64_t id = w.item_upsert.colInt(0);
+    if (id <= 0 || id > std::numeric_limits<ItemId>::max()) {
+      return absl::ResourceExhaustedError(
+          sqlite::cat("upsertItems: items[", i, "]: item id ", id, " does not fit in 32 bits"));
+    }
+    Item out = in;
+    out.id = static_cast<ItemId>(id);
+    out.shard = static_cast<ShardId>(w.item_upsert.colInt(1));
+    stored.push_back(std::move(out));
+  }
+  if (auto st = txn->commit(); !st.ok()) return st;
+  return stored;
+}
+
+absl::StatusOr<std::vector<Location>> SqliteStore::upsertLocations(
+    const std::vector<Location>& locations) {
+  std::vector<Location> stored;
+  stored.reserve(locations.size());
+  std::lock_guard lock(m_write_mutex);
+  sqlite::Writer& w = *m_writer;
+  auto txn = Txn::begin(w.db, Txn::Mode::kImmediate, "upsertLocations");
+  if (!txn.ok()) return txn.status();
+  for (std::size_t i = 0; i < locations.size(); ++i) {
+    const Location& in = locations[i];
+    const std::string context = sqlite::cat("upsertLocations: locations[", i, "]");
+    std::int64_t id = 0;
+    {
+      Stmt::Scope scope(w.location_get);
+      w.location_get.bindText(1, in.warehouse);
+      w.location_get.bindText(2, in.code);
+      auto row = w.location_get.next("looking up a location");
+      if (!row.ok()) return sqlite::withContext(row.status(), context);
+      if (*row) id = w.location_get.colInt(0);
+    }
+    if (id == 0) {
+      Stmt::Scope scope(w.location_put);
+      w.location_put.bindText(1, in.warehouse);
+      w.location_put.bindText(2, in.code);
+      auto row = w.location_put.next("inserting a location");
+      if (!row.ok()) return sqlite::withContext(row.status(), context);
+      if (!*row) return absl::InternalError(sqlite::cat(context, ": no id returned"));
+      id = w.location_put.colInt(0);
+    }
+    if (id <= 0 || id > std::numeric_limits<LocationId>::max()) {
+      return absl::ResourceExhaustedError(
+          sqlite::cat(context, ": location id ", id, " does not fit in 32 bits"));
+    }
+    Location out = in;
+    out.id = static_cast<LocationId>(id);
+    stored.push_back(std::move(out));
+  }
+  if (auto st = txn->commit(); !st.ok()) return st;
+  return stored;
+}
+
+// ---- write path ----
+
+absl::Status SqliteStore::commit(const CommitBatch& batch) {
+  for (const ShardCommit& sc : batch.shards) {
+    if (auto st = sqlite::validateShardCommit(sc); !st.ok()) return st;
+  }
+  std::lock_guard lock(m_write_mutex);
+  sqlite::Writer& w = *m_writer;
+  auto txn = Txn::begin(w.db, Txn::Mode::kImmediate, "commit");
+  if (!txn.ok()) return txn.status();
+  for (const ShardCommit& sc : batch.shards) {
+    // On error the Txn destructor rolls back every shard written so far.
+    if (auto st = sqlite::writeShardCommit(w, sc); !st.ok()) return st;
+  }
+  return txn->commit();
+}
+
+absl::Status SqliteStore::pruneBefore(Micros before) {
+  // Each chunk is a separate transaction under the writer mutex; commits
+  // queued on the mutex run between chunks. Bounded: every pass deletes rows
+  // or ends the loop.
+  for (;;) {
+    int deleted = 0;
+    {
+      std::lock_guard lock(m_write_mutex);
+      sqlite::Writer& w = *m_writer;
+      auto txn = Txn::begin(w.db, Txn::Mode::kImmediate, "pruneBefore");
+      if (!txn.ok()) return txn.status();
+      for (Stmt* stmt : {&w.prune_requests, &w.prune_holds}) {
+        Stmt::Scope scope(*stmt);
+        stmt->bindInt(1, before);
+        if (auto st = stmt->run("pruneBefore: deleting"); !st.ok()) return st;
+        deleted += sqlite3_changes(w.db.get());
+      }
+      if (auto st = txn->commit(); !st.ok()) return st;
+    }
+    if (deleted == 0) return absl::OkStatus();
+  }
+}
+
+absl::StatusOr<ShardRecovery> SqliteStore::recoverShard(ShardId shard, Micros requests_since,
+                                                        Micros closed_holds_since) {
+  if (shard >= kShardCount) {
+    return absl::InvalidArgumentError(
+        sqlite::cat("recoverShard: shard ", shard, " is out of range (0..", kShardCount - 1, ")"));
+  }
+  {
+    // Claim: make sure the shard row exists (epoch 1). A no-op for a known
+    // shard, and then no data is written or synced.
+    std::lock_guard lock(m_write_mutex);
+    sqlite::Writer& w = *m_writer;
+    Stmt::Scope scope(w.shard_claim);
+    w.shard_claim.bindInt(1, shard);
+    if (auto st = w.shard_claim.run("recoverShard: claiming the shard row"); !st.ok()) return st;
+  }
+  return recoverShardSnapshot(shard, requests_since, closed_holds_since);
+}
+
+// ---- alerts ----
+
+absl::Status SqliteStore::saveAlert(const Alert& alert) {
+  std::lock_guard lock(m_write_mutex);
+  sqlite::Writer& w = *m_writer;
+  Stmt::Scope scope(w.alert_put);
+  sqlite::bindAlert(w.alert_put, alert);
+  if (auto st = w.alert_put.run("saveAlert"); !st.ok()) {
+    return sqlite::withContext(st, sqlite::cat("alert ", alert.id));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Silence> SqliteStore::addSilence(const Silence& silence) {
+  std::lock_guard lock(m_write_mutex);
+  sqlite::Writer& w = *m_writer;
+  Stmt::Scope scope(w.silence_put);
+  w.silence_put.bindInt(1, silence.kind);
+  w.silence_put.bindText(2, silence.subject_prefix);
+  w.silence_put.bindText(3, silence.owner);
+  w.silence_put.bindText(4, silence.comment);
+  w.silence_put.bindInt(5, silence.created_at);
+  w.silence_put.bindInt(6, silence.expires_at);
+  auto row = w.silence_put.next("addSilence");
+  if (!row.ok()) return row.status();
+  if (!*row) return absl::InternalError("addSilence: no id returned");
+  Silence stored = silence;
+  stored.id = static_cast<std::uint64_t>(w.silence_put.colInt(0));
+  // The autocommit transaction ends when the statement runs to completion;
+  // stepping to SQLITE_DONE is what reports a failed commit.
+  auto more = w.silence_put.next("addSilence: committing");
+  if (!more.ok()) return more.status();
+  return stored;
+}
+
+}  // namespace depot

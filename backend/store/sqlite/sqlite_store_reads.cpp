@@ -1,0 +1,602 @@
+// SqliteStore: read-only queries, each on a leased pooled connection.
+#include <algorithm>
+#include <limits>
+#include <unordered_map>
+#include <variant>
+
+#include "store/sqlite/sqlite_codec.h"
+#include "store/sqlite/sqlite_db.h"
+#include "store/sqlite/sqlite_pool.h"
+#include "store/sqlite/sqlite_rows.h"
+#include "store/sqlite/sqlite_store.h"
+
+namespace depot {
+
+using sqlite::ReadPool;
+using sqlite::Stmt;
+
+namespace {
+
+// Rows per page of scanLedger: large enough to amortise the statement
+// restart, small enough that no read transaction pins the WAL for long.
+constexpr std::int64_t kScanPage = 4096;
+
+std::int64_t sqlLimit(std::size_t limit) {
+  return static_cast<std::int64_t>(
+      std::min<std::size_t>(limit, std::numeric_limits<std::int64_t>::max()));
+}
+
+// Runs `sql` on the lease's connection: bind(stmt), then row(stmt) for each
+// result row until it returns false. Decoding errors are reported by the row
+// callback through its own captured status.
+template <typename Bind, typename Row>
+absl::Status forEachRow(ReadPool::Lease& lease, const std::string& sql, std::string_view what,
+                        Bind&& bind, Row&& row) {
+  auto prepared = lease.stmt(sql);
+  if (!prepared.ok()) return prepared.status();
+  Stmt& stmt = **prepared;
+  Stmt::Scope scope(stmt);
+  bind(stmt);
+  for (;;) {
+    auto has_row = stmt.next(what);
+    if (!has_row.ok()) return has_row.status();
+    if (!*has_row || !row(static_cast<const Stmt&>(stmt))) return absl::OkStatus();
+  }
+}
+
+// A statement assembled from optional clauses. Values are bound, never
+// spliced into the text, so the set of distinct SQL strings (and cached
+// statements per connection) stays small and any byte is safe in a value.
+class SqlBuilder {
+ public:
+  explicit SqlBuilder(std::string sql) : m_sql(std::move(sql)) {}
+  SqlBuilder& text(std::string_view sql) {
+    m_sql += sql;
+    return *this;
+  }
+  // Appends a placeholder bound to `value` and returns its "?N".
+  std::string param(std::int64_t value) { return add(value); }
+  std::string param(std::string_view value) { return add(value); }
+  const std::string& sql() const { return m_sql; }
+  void bindAll(Stmt& stmt) const {
+    for (std::size_t i = 0; i < m_params.size(); ++i) {
+      const int index = static_cast<int>(i) + 1;
+      if (const auto* v = std::get_if<std::int64_t>(&m_params[i])) {
+        stmt.bindInt(index, *v);
+      } else {
+        stmt.bindText(index, std::get<std::string_view>(m_params[i]));
+      }
+    }
+  }
+
+ private:
+  std::string add(std::variant<std::int64_t, std::string_view> value) {
+    m_params.push_back(value);
+    return sqlite::cat("?", m_params.size());
+  }
+  std::string m_sql;
+  std::vector<std::variant<std::int64_t, std::string_view>> m_params;
+};
+
+// The smallest string greater than every string starting with `prefix`
+// (BINARY collation is memcmp), or nullopt when there is none (all 0xff).
+std::optional<std::string> prefixUpperBound(std::string prefix) {
+  while (!prefix.empty()) {
+    const auto last = static_cast<unsigned char>(prefix.back());
+    if (last != 0xff) {
+      prefix.back() = static_cast<char>(last + 1);
+      return prefix;
+    }
+    prefix.pop_back();
+  }
+  return std::nullopt;
+}
+
+// Rows hold whole commits, so a row newer than `since` may carry older
+// records: drop those, and keep only the last record of a request_id stored
+// twice (commit order), preserving commit order.
+void keepNewestRequests(Micros since, std::vector<RequestRecord>* records) {
+  std::vector<bool> keep(records->size());
+  {
+    // Views into the records: valid until the records move, below.
+    std::unordered_map<std::string_view, std::size_t> last;
+    last.reserve(records->size());
+    for (std::size_t i = 0; i < records->size(); ++i) last[(*records)[i].request_id] = i;
+    for (const auto& [id, i] : last) keep[i] = (*records)[i].ts >= since;
+  }
+  std::vector<RequestRecord> kept;
+  for (std::size_t i = 0; i < records->size(); ++i) {
+    if (keep[i]) kept.push_back(std::move((*records)[i]));
+  }
+  *records = std::move(kept);
+}
+
+absl::Status contextual(const absl::Status& st, std::string_view context) {
+  return absl::Status(st.code(), sqlite::cat(context, ": ", st.message()));
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<Item>> SqliteStore::loadItems() {
+  static const std::string kSql =
+      sqlite::cat("SELECT ", sqlite::kItemColumns, " FROM items ORDER BY id");
+  std::vector<Item> items;
+  auto lease = m_readers->acquire();
+  auto st = forEachRow(
+      lease, kSql, "loadItems", [](Stmt&) {},
+      [&](const Stmt& s) {
+        items.push_back(sqlite::readItem(s));
+        return true;
+      });
+  if (!st.ok()) return st;
+  return items;
+}
+
+absl::StatusOr<std::vector<Location>> SqliteStore::loadLocations() {
+  static const std::string kSql =
+      sqlite::cat("SELECT ", sqlite::kLocationColumns, " FROM locations ORDER BY id");
+  std::vector<Location> locations;
+  auto lease = m_readers->acquire();
+  auto st = forEachRow(
+      lease, kSql, "loadLocations", [](Stmt&) {},
+      [&](const Stmt& s) {
+        locations.push_back(sqlite::readLocation(s));
+        return true;
+      });
+  if (!st.ok()) return st;
+  return locations;
+}
+
+absl::StatusOr<ShardRecovery> SqliteStore::recoverShardSnapshot(ShardId shard,
+                                                                Micros requests_since,
+                                                                Micros closed_holds_since) {
+  static const std::string kShardSql =
+      "SELECT epoch, last_seq, last_ts FROM shards WHERE shard = ?1";
+  static const std::string kBalancesSql =
+      "SELECT b.item, b.location, b.on_hand, b.reserved, b.last_ts FROM items i "
+      "CROSS JOIN balances b ON b.item = i.id WHERE i.shard = ?1 ORDER BY b.item, b.location";
+  static const std::string kHoldsSql =
+      sqlite::cat("SELECT ", sqlite::kHoldColumns,
+                  " FROM holds WHERE shard = ?1 AND (state = 1 OR closed_at >= ?2) "
+                  "ORDER BY created_at, order_id");
+  static const std::string kPendingSql =
+      sqlite::cat("SELECT ", sqlite::kCountColumns,
+                  " FROM counts WHERE state = 2 AND shard = ?1 ORDER BY submitted_at, count_id");
+  static const std::string kRequestsSql =
+      "SELECT records FROM requests WHERE shard = ?1 AND max_ts >= ?2 ORDER BY id";
+
+  const std::string context = sqlite::cat("recoverShard ", shard);
+  ShardRecovery r;
+  r.shard = shard;
+  auto lease = m_readers->acquire();
+  // One read transaction: every part comes from the same snapshot.
+  auto txn = sqlite::Txn::begin(lease.db(), sqlite::Txn::Mode::kDeferred, context);
+  if (!txn.ok()) return txn.status();
+  bool found = false;
+  absl::Status decode = absl::OkStatus();
+  const auto bindShard = [shard](Stmt& s) { s.bindInt(1, shard); };
+
+  auto st = forEachRow(lease, kShardSql, "reading the shard row", bindShard, [&](const Stmt& s) {
+    found = true;
+    r.epoch = static_cast<std::uint64_t>(s.colInt(0));
+    r.last_seq = static_cast<Seq>(s.colInt(1));
+    r.last_ts = s.colInt(2);
+    return false;
+  });
+  if (st.ok() && !found) st = absl::InternalError("the shard row is missing after claiming it");
+  if (st.ok()) {
+    st = forEachRow(lease, kBalancesSql, "reading balances", bindShard, [&](const Stmt& s) {
+      r.balances.push_back(sqlite::readBalanceRow(s));
+      return true;
+    });
+  }
+  if (st.ok()) {
+    st = forEachRow(
+        lease, kHoldsSql, "reading holds",
+        [&](Stmt& s) {
+          s.bindInt(1, shard);
+          s.bindInt(2, closed_holds_since);
+        },
+        [&](const Stmt& s) {
+          auto hold = sqlite::readHold(s);
+          if (!hold.ok()) {
+            decode = hold.status();
+            return false;
+          }
+          r.holds.push_back(*std::move(hold));
+          return true;
+        });
+  }
+  if (st.ok() && decode.ok()) {
+    st = forEachRow(lease, kPendingSql, "reading pending counts", bindShard, [&](const Stmt& s) {
+      r.pending.push_back(sqlite::readCount(s));
+      return true;
+    });
+  }
+  if (st.ok() && decode.ok()) {
+    st = forEachRow(
+        lease, kRequestsSql, "reading idempotency records",
+        [&](Stmt& s) {
+          s.bindInt(1, shard);
+          s.bindInt(2, requests_since);
+        },
+        [&](const Stmt& s) {
+          decode = sqlite::decodeRequests(s.colView(0), shard, &r.requests);
+          return decode.ok();
+        });
+  }
+  if (st.ok()) st = decode;
+  if (st.ok()) st = txn->commit();
+  if (!st.ok()) return contextual(st, context);
+  keepNewestRequests(requests_since, &r.requests);
+  return r;
+}
+
+absl::StatusOr<std::vector<StockRow>> SqliteStore::listStock(const StockQuery& q) {
+  std::vector<StockRow> rows;
+  if (q.limit == 0) return rows;
+  static const std::string kLocationName = "(l.warehouse || '/' || l.code)";
+  const std::optional<std::string> upper = prefixUpperBound(q.sku_prefix);
+
+  // Join order is forced (CROSS JOIN). Without a location filter, walk items
+  // in SKU order so the sort is per SKU and LIMIT stops the walk early; with
+  // one, start from the bin (balances_location) and sort its few rows.
+  const bool by_location = !q.location.empty();
+  SqlBuilder b(sqlite::cat(
+      "SELECT i.id, i.sku, i.description, i.unit, i.reorder_point, i.reorder_qty, i.shard, "
+      "l.id, l.warehouse, l.code, b.on_hand, b.reserved, b.last_ts FROM ",
+      by_location ? "locations l CROSS JOIN balances b ON b.location = l.id "
+                    "CROSS JOIN items i ON i.id = b.item"
+                  : "items i CROSS JOIN balances b ON b.item = i.id "
+                    "CROSS JOIN locations l ON l.id = b.location",
+      " WHERE 1"));
+  if (!q.sku_prefix.empty()) {
+    b.text(" AND i.sku >= ").text(b.param(q.sku_prefix));
+    if (upper) b.text(" AND i.sku < ").text(b.param(*upper));
+  }
+  if (!q.after_sku.empty()) {
+    const std::string sku = b.param(q.after_sku);
+    b.text(sqlite::cat(" AND i.sku >= ", sku, " AND (i.sku > ", sku, " OR ", kLocationName, " > ",
+                       b.param(q.after_location), ")"));
+  }
+  if (!q.warehouse.empty()) b.text(" AND l.warehouse = ").text(b.param(q.warehouse));
+  if (by_location) {
+    const std::string loc = b.param(q.location);
+    b.text(sqlite::cat(" AND (l.code = ", loc, " OR ", kLocationName, " = ", loc, ")"));
+  }
+  if (!q.include_zero) b.text(" AND (b.on_hand <> 0 OR b.reserved <> 0)");
+  if (q.below_reorder_point) {
+    b.text(
+        " AND i.reorder_point > (SELECT coalesce(sum(t.on_hand - t.reserved), 0) "
+        "FROM balances t WHERE t.item = i.id)");
+  }
+  b.text(sqlite::cat(" ORDER BY i.sku, ", kLocationName, " LIMIT ", b.param(sqlLimit(q.limit))));
+
+  auto lease = m_readers->acquire();
+  auto st = forEachRow(
+      lease, b.sql(), "listStock", [&](Stmt& s) { b.bindAll(s); },
+      [&](const Stmt& s) {
+        StockRow row;
+        row.item = sqlite::readItem(s, 0);
+        row.location = sqlite::readLocation(s, 7);
+        row.balance.on_hand = s.colInt(10);
+        row.balance.reserved = s.colInt(11);
+        row.updated_at = s.colInt(12);
+        rows.push_back(std::move(row));
+        return true;
+      });
+  if (!st.ok()) return st;
+  return rows;
+}
+
+absl::StatusOr<std::vector<LedgerEntry>> SqliteStore::history(const HistoryQuery& q) {
+  // Bounds are always bound (open ends as the int64 extremes), so there are
+  // just two statements, and each is one range scan of
+  // ledger_item_location_ts for one (item, location).
+  static const std::string kAscSql = sqlite::cat(
+      "SELECT ", sqlite::kLedgerColumns,
+      " FROM ledger WHERE item = ?1 AND location = ?2 AND ts >= ?3 AND ts < ?4 AND seq > ?5 "
+      "ORDER BY ts, seq LIMIT ?6");
+  static const std::string kDescSql = sqlite::cat(
+      "SELECT ", sqlite::kLedgerColumns,
+      " FROM ledger WHERE item = ?1 AND location = ?2 AND ts >= ?3 AND ts < ?4 AND seq < ?5 "
+      "ORDER BY ts DESC, seq DESC LIMIT ?6");
+  static const std::string kAnchorSql =
+      "SELECT l.ts FROM items i CROSS JOIN ledger l ON l.shard = i.shard AND l.seq = ?2 "
+      "WHERE i.id = ?1";
+  static const std::string kLocationsSql =
+      "SELECT location FROM balances WHERE item = ?1 ORDER BY location";
+  constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+
+  std::vector<LedgerEntry> entries;
+  if (q.limit == 0) return entries;
+  auto lease = m_readers->acquire();
+  // One snapshot for every statement below: pages merged from several
+  // locations must not mix entries committed between the statements.
+  auto txn = sqlite::Txn::begin(lease.db(), sqlite::Txn::Mode::kDeferred, "history");
+  if (!txn.ok()) return txn.status();
+
+  // Paging anchor: the ts of the shard's entry at after_seq. ts never
+  // decreases with seq within the item's shard, so bounding ts by it starts
+  // the index range at the page boundary instead of skipping earlier rows.
+  std::optional<Micros> anchor_ts;
+  const auto after_seq = static_cast<std::int64_t>(std::min<Seq>(q.after_seq, kMax));
+  if (after_seq != 0) {
+    auto st = forEachRow(
+        lease, kAnchorSql, "history: reading the paging anchor",
+        [&](Stmt& s) {
+          s.bindInt(1, q.item);
+          s.bindInt(2, after_seq);
+        },
+        [&](const Stmt& s) {
+          anchor_ts = s.colInt(0);
+          return false;
+        });
+    if (!st.ok()) return st;
+  }
+
+  std::vector<LocationId> locations;
+  if (q.location) {
+    locations.push_back(*q.location);
+  } else {
+    auto st = forEachRow(
+        lease, kLocationsSql, "history: listing the item's locations",
+        [&](Stmt& s) { s.bindInt(1, q.item); },
+        [&](const Stmt& s) {
+          locations.push_back(static_cast<LocationId>(s.colInt(0)));
+          return true;
+        });
+    if (!st.ok()) return st;
+  }
+
+  Micros from = q.from;
+  Micros to = q.to == 0 ? kMax : q.to;
+  if (anchor_ts) {
+    if (q.newest_first) {
+      to = *anchor_ts == kMax ? kMax : std::min(to, *anchor_ts + 1);
+    } else {
+      from = std::max(from, *anchor_ts);
+    }
+  }
+  const std::int64_t seq_bound = q.newest_first ? (after_seq == 0 ? kMax : after_seq) : after_seq;
+  for (LocationId location : locations) {
+    auto st = forEachRow(
+        lease, q.newest_first ? kDescSql : kAscSql, "history",
+        [&](Stmt& s) {
+          s.bindInt(1, q.item);
+          s.bindInt(2, location);
+          s.bindInt(3, from);
+          s.bindInt(4, to);
+          s.bindInt(5, seq_bound);
+          s.bindInt(6, sqlLimit(q.limit));
+        },
+        [&](const Stmt& s) {
+          entries.push_back(sqlite::readLedgerEntry(s));
+          return true;
+        });
+    if (!st.ok()) return st;
+  }
+  if (auto st = txn->commit(); !st.ok()) return st;
+
+  // Within one shard seq order is (ts, seq) order.
+  if (locations.size() > 1) {
+    std::sort(entries.begin(), entries.end(), [&](const LedgerEntry& a, const LedgerEntry& b) {
+      return q.newest_first ? a.seq > b.seq : a.seq < b.seq;
+    });
+    if (entries.size() > q.limit) entries.resize(q.limit);
+  }
+  return entries;
+}
+
+absl::StatusOr<Balance> SqliteStore::balanceAt(ItemId item, LocationId location, Micros at) {
+  static const std::string kSql =
+      "SELECT on_hand_after, reserved_after FROM ledger WHERE item = ?1 AND location = ?2 "
+      "AND ts <= ?3 ORDER BY ts DESC, seq DESC LIMIT 1";
+  Balance balance;
+  auto lease = m_readers->acquire();
+  auto st = forEachRow(
+      lease, kSql, "balanceAt",
+      [&](Stmt& s) {
+        s.bindInt(1, item);
+        s.bindInt(2, location);
+        s.bindInt(3, at);
+      },
+      [&](const Stmt& s) {
+        balance.on_hand = s.colInt(0);
+        balance.reserved = s.colInt(1);
+        return false;
+      });
+  if (!st.ok()) return st;
+  return balance;
+}
+
+absl::StatusOr<std::vector<LedgerEntry>> SqliteStore::readLedger(ShardId shard, Seq after_seq,
+                                                                 Seq up_to_seq, std::size_t limit) {
+  static const std::string kSql =
+      sqlite::cat("SELECT ", sqlite::kLedgerColumns,
+                  " FROM ledger WHERE shard = ?1 AND seq > ?2 AND seq <= ?3 ORDER BY seq LIMIT ?4");
+  std::vector<LedgerEntry> entries;
+  if (limit == 0 || up_to_seq <= after_seq) return entries;
+  const auto clamp = [](Seq seq) {
+    return static_cast<std::int64_t>(
+        std::min<Seq>(seq, static_cast<Seq>(std::numeric_limits<std::int64_t>::max())));
+  };
+  entries.reserve(std::min<std::size_t>(limit, up_to_seq - after_seq));
+  auto lease = m_readers->acquire();
+  auto st = forEachRow(
+      lease, kSql, "readLedger",
+      [&](Stmt& s) {
+        s.bindInt(1, shard);
+        s.bindInt(2, clamp(after_seq));
+        s.bindInt(3, clamp(up_to_seq));
+        s.bindInt(4, sqlLimit(limit));
+      },
+      [&](const Stmt& s) {
+        entries.push_back(sqlite::readLedgerEntry(s));
+        return true;
+      });
+  if (!st.ok()) return st;
+  return entries;
+}
+
+absl::Status SqliteStore::scanLedger(const std::function<bool(const LedgerEntry&)>& fn) {
+  static const std::string kSql =
+      sqlite::cat("SELECT ", sqlite::kLedgerColumns,
+                  " FROM ledger WHERE (shard, seq) > (?1, ?2) ORDER BY shard, seq LIMIT ?3");
+  std::int64_t shard = -1;
+  std::int64_t seq = 0;
+  std::vector<LedgerEntry> page;
+  // Bounded: every full page advances (shard, seq) past at least one row.
+  for (;;) {
+    page.clear();
+    {
+      auto lease = m_readers->acquire();
+      auto st = forEachRow(
+          lease, kSql, "scanLedger",
+          [&](Stmt& s) {
+            s.bindInt(1, shard);
+            s.bindInt(2, seq);
+            s.bindInt(3, kScanPage);
+          },
+          [&](const Stmt& s) {
+            page.push_back(sqlite::readLedgerEntry(s));
+            return true;
+          });
+      if (!st.ok()) return st;
+    }
+    for (const LedgerEntry& e : page) {
+      if (!fn(e)) return absl::OkStatus();
+    }
+    if (static_cast<std::int64_t>(page.size()) < kScanPage) return absl::OkStatus();
+    shard = page.back().shard;
+    seq = static_cast<std::int64_t>(page.back().seq);
+  }
+}
+
+absl::Status SqliteStore::scanBalances(const std::function<bool(const BalanceRow&)>& fn) {
+  static const std::string kSql =
+      sqlite::cat("SELECT ", sqlite::kBalanceColumns, " FROM balances ORDER BY item, location");
+  auto lease = m_readers->acquire();
+  return forEachRow(
+      lease, kSql, "scanBalances", [](Stmt&) {},
+      [&](const Stmt& s) { return fn(sqlite::readBalanceRow(s)); });
+}
+
+absl::StatusOr<std::array<Seq, kShardCount>> SqliteStore::lastSeqs() {
+  static const std::string kSql = "SELECT shard, last_seq FROM shards";
+  std::array<Seq, kShardCount> seqs{};
+  auto lease = m_readers->acquire();
+  auto st = forEachRow(
+      lease, kSql, "lastSeqs", [](Stmt&) {},
+      [&](const Stmt& s) {
+        const std::int64_t shard = s.colInt(0);
+        if (shard >= 0 && shard < kShardCount) seqs[shard] = static_cast<Seq>(s.colInt(1));
+        return true;
+      });
+  if (!st.ok()) return st;
+  return seqs;
+}
+
+absl::StatusOr<std::vector<ShardId>> SqliteStore::findOrderShards(const std::string& order_id) {
+  static const std::string kSql = "SELECT shard FROM holds WHERE order_id = ?1 ORDER BY shard";
+  std::vector<ShardId> shards;
+  auto lease = m_readers->acquire();
+  auto st = forEachRow(
+      lease, kSql, "findOrderShards", [&](Stmt& s) { s.bindText(1, order_id); },
+      [&](const Stmt& s) {
+        shards.push_back(static_cast<ShardId>(s.colInt(0)));
+        return true;
+      });
+  if (!st.ok()) return st;
+  return shards;
+}
+
+absl::StatusOr<std::optional<CountRecord>> SqliteStore::findCount(const std::string& count_id) {
+  static const std::string kSql =
+      sqlite::cat("SELECT ", sqlite::kCountColumns, " FROM counts WHERE count_id = ?1");
+  std::optional<CountRecord> found;
+  auto lease = m_readers->acquire();
+  auto st = forEachRow(
+      lease, kSql, "findCount", [&](Stmt& s) { s.bindText(1, count_id); },
+      [&](const Stmt& s) {
+        found = sqlite::readCount(s);
+        return false;
+      });
+  if (!st.ok()) return st;
+  return found;
+}
+
+absl::StatusOr<std::vector<CountRecord>> SqliteStore::listCounts(CountState state,
+                                                                 std::size_t limit) {
+  static const std::string kSql =
+      sqlite::cat("SELECT ", sqlite::kCountColumns,
+                  " FROM counts WHERE state = ?1 ORDER BY submitted_at, count_id LIMIT ?2");
+  std::vector<CountRecord> counts;
+  if (limit == 0) return counts;
+  auto lease = m_readers->acquire();
+  auto st = forEachRow(
+      lease, kSql, "listCounts",
+      [&](Stmt& s) {
+        s.bindInt(1, static_cast<int>(state));
+        s.bindInt(2, sqlLimit(limit));
+      },
+      [&](const Stmt& s) {
+        counts.push_back(sqlite::readCount(s));
+        return true;
+      });
+  if (!st.ok()) return st;
+  return counts;
+}
+
+absl::StatusOr<std::vector<Alert>> SqliteStore::loadAlerts(bool include_resolved) {
+  static const std::string kAllSql =
+      sqlite::cat("SELECT ", sqlite::kAlertColumns, " FROM alerts ORDER BY id");
+  static const std::string kOpenSql =
+      sqlite::cat("SELECT ", sqlite::kAlertColumns, " FROM alerts WHERE state <> ",
+                  static_cast<int>(AlertState::kResolved), " ORDER BY id");
+  std::vector<Alert> alerts;
+  auto lease = m_readers->acquire();
+  auto st = forEachRow(
+      lease, include_resolved ? kAllSql : kOpenSql, "loadAlerts", [](Stmt&) {},
+      [&](const Stmt& s) {
+        alerts.push_back(sqlite::readAlert(s));
+        return true;
+      });
+  if (!st.ok()) return st;
+  return alerts;
+}
+
+absl::StatusOr<std::uint64_t> SqliteStore::nextAlertId() {
+  static const std::string kSql = "SELECT coalesce(max(id), 0) FROM alerts";
+  std::uint64_t stored_max = 0;
+  {
+    auto lease = m_readers->acquire();
+    auto st = forEachRow(
+        lease, kSql, "nextAlertId", [](Stmt&) {},
+        [&](const Stmt& s) {
+          stored_max = static_cast<std::uint64_t>(std::max<std::int64_t>(s.colInt(0), 0));
+          return false;
+        });
+    if (!st.ok()) return st;
+  }
+  std::lock_guard lock(m_alert_mutex);
+  m_last_alert_id = std::max(m_last_alert_id, stored_max) + 1;
+  return m_last_alert_id;
+}
+
+absl::StatusOr<std::vector<Silence>> SqliteStore::loadSilences(Micros active_at) {
+  static const std::string kSql = sqlite::cat("SELECT ", sqlite::kSilenceColumns,
+                                              " FROM silences WHERE expires_at > ?1 ORDER BY id");
+  std::vector<Silence> silences;
+  auto lease = m_readers->acquire();
+  auto st = forEachRow(
+      lease, kSql, "loadSilences", [&](Stmt& s) { s.bindInt(1, active_at); },
+      [&](const Stmt& s) {
+        silences.push_back(sqlite::readSilence(s));
+        return true;
+      });
+  if (!st.ok()) return st;
+  return silences;
+}
+
+}  // namespace depot

@@ -122,7 +122,7 @@ class TestDepotctlE2e : public QObject {
     auto c = ctl({"counts", "submit", "east/A-01", "WID-1", "20", "--json"});
     QCOMPARE(c.code, 0);
     const auto line = c.json()["results"].toArray()[0].toObject();
-    QCOMPARE(line["state"].toString(), QString("PENDING_APPROVAL"));
+    QCOMPARE(line["state"].toString(), QString("pending_approval"));
     const QString id = line["count_id"].toString();
     auto pending = ctl({"counts", "pending", "--json"});
     QVERIFY(pending.out.contains(id.toUtf8()));

@@ -484,14 +484,23 @@ void InventoryService::reserve(ReserveRequest r, Done<OrderResult> done) {
   });
 }
 
+namespace {
+void refuseOrder(Stats& stats, const Done<OrderResult>& done, absl::Status s) {
+  stats.countRejection(s.code());
+  OrderResult res;
+  res.status = std::move(s);
+  done(std::move(res));
+}
+}  // namespace
+
+// Commit and Release: closes the order's hold on every shard that has one.
+// `ship` (commit with lines only) gives the quantities to ship per shard.
+static void closeOrder(InventoryService::Impl& d, CloseHoldCmd base,
+                       std::map<ShardId, std::vector<HoldLine>> ship, Done<OrderResult> done);
+
 void InventoryService::commitOrder(CommitRequest r, Done<OrderResult> done) {
   Impl& d = *m_impl;
-  auto refuse = [&](absl::Status s) {
-    d.stats.countRejection(s.code());
-    OrderResult res;
-    res.status = std::move(s);
-    done(std::move(res));
-  };
+  auto refuse = [&](absl::Status s) { refuseOrder(d.stats, done, std::move(s)); };
   if (auto s = validateId("request_id", r.request_id); !s.ok()) return refuse(s);
   if (auto s = validateId("order_id", r.order_id); !s.ok()) return refuse(s);
   if (auto s = validateName("actor", r.actor, kMaxIdLength, false); !s.ok()) return refuse(s);
@@ -513,32 +522,6 @@ void InventoryService::commitOrder(CommitRequest r, Done<OrderResult> done) {
     fp.add(l.sku).add(l.location).add(l.quantity);
     ship[item->shard].push_back(HoldLine{item->id, loc->id, l.quantity});
   }
-  auto shards = d.store.findOrderShards(r.order_id);
-  if (!shards.ok()) return refuse(shards.status());
-  if (shards->empty())
-    return refuse(absl::NotFoundError(absl::StrCat("order_id: no hold for order '", r.order_id, "'")));
-  for (const auto& [shard, lines] : ship)
-    if (std::find(shards->begin(), shards->end(), shard) == shards->end())
-      return refuse(absl::FailedPreconditionError(absl::StrCat(
-          "lines: order '", r.order_id, "' holds nothing of SKU #", lines.front().item,
-          " at the named location")));
-  if (auto s = d.registry.claim("request_id", r.request_id, fp.value(), d.clock.now()); !s.ok())
-    return refuse(s);
-  auto call = std::make_shared<OrderCall>();
-  call->shards = *shards;
-  Impl* dp = &d;
-  call->finish = [dp, done](OrderCall& c) {
-    OrderResult res;
-    res.replayed = true;
-    for (std::size_t k = 0; k < c.outcomes.size(); ++k) {
-      if (!c.outcomes[k].ok() && res.status.ok()) res.status = c.outcomes[k].status();
-      res.replayed = res.replayed && c.replayed[k];
-      res.seqs.push_back(c.outcomes[k].first_seq);
-    }
-    if (!res.status.ok()) dp->stats.countRejection(res.status.code());
-    res.after = orderAfter(dp->catalog, c);
-    done(std::move(res));
-  };
   CloseHoldCmd base;
   base.request_id = r.request_id;
   base.order_id = r.order_id;
@@ -546,41 +529,45 @@ void InventoryService::commitOrder(CommitRequest r, Done<OrderResult> done) {
   base.ship_all = r.lines.empty();
   base.actor = actorOr(r.actor);
   base.fingerprint = fp.value();
-  fanOut(d.engine, call, [base, ship](ShardTxn& txn, ShardId shard, bool* rep, Micros*,
-                                      std::vector<ItemId>* items) {
-    CloseHoldCmd c = base;
-    if (!c.ship_all) {
-      auto it = ship.find(shard);
-      if (it != ship.end()) c.ship = it->second;  // absent: ship nothing here, release all
-    }
-    Outcome o = txn.closeHold(c, rep);
-    if (o.ok()) holdItems(txn, c.order_id, items);
-    return o;
-  });
+  closeOrder(d, std::move(base), std::move(ship), std::move(done));
 }
 
 void InventoryService::releaseOrder(ReleaseRequest r, Done<OrderResult> done) {
   Impl& d = *m_impl;
-  auto refuse = [&](absl::Status s) {
-    d.stats.countRejection(s.code());
-    OrderResult res;
-    res.status = std::move(s);
-    done(std::move(res));
-  };
+  auto refuse = [&](absl::Status s) { refuseOrder(d.stats, done, std::move(s)); };
   if (auto s = validateId("request_id", r.request_id); !s.ok()) return refuse(s);
   if (auto s = validateId("order_id", r.order_id); !s.ok()) return refuse(s);
   if (auto s = validateName("actor", r.actor, kMaxIdLength, false); !s.ok()) return refuse(s);
   if (auto s = validateText("reason", r.reason, kMaxTextLength, false); !s.ok()) return refuse(s);
-  const std::uint64_t fingerprint = Fingerprint().add("release").add(r.order_id).value();
-  auto shards = d.store.findOrderShards(r.order_id);
+  CloseHoldCmd base;
+  base.request_id = r.request_id;
+  base.order_id = r.order_id;
+  base.commit = false;
+  base.actor = actorOr(r.actor);
+  base.reason = r.reason.empty() ? "released" : r.reason;
+  base.fingerprint = Fingerprint().add("release").add(r.order_id).value();
+  closeOrder(d, std::move(base), {}, std::move(done));
+}
+
+static void closeOrder(InventoryService::Impl& d, CloseHoldCmd base,
+                       std::map<ShardId, std::vector<HoldLine>> ship, Done<OrderResult> done) {
+  auto refuse = [&](absl::Status s) { refuseOrder(d.stats, done, std::move(s)); };
+  auto shards = d.store.findOrderShards(base.order_id);
   if (!shards.ok()) return refuse(shards.status());
   if (shards->empty())
-    return refuse(absl::NotFoundError(absl::StrCat("order_id: no hold for order '", r.order_id, "'")));
-  if (auto s = d.registry.claim("request_id", r.request_id, fingerprint, d.clock.now()); !s.ok())
+    return refuse(absl::NotFoundError(
+        absl::StrCat("order_id: no hold for order '", base.order_id, "'")));
+  for (const auto& [shard, lines] : ship)
+    if (std::find(shards->begin(), shards->end(), shard) == shards->end())
+      return refuse(absl::FailedPreconditionError(
+          absl::StrCat("lines: order '", base.order_id, "' holds nothing of SKU '",
+                       d.catalog.skuOf(lines.front().item), "'")));
+  if (auto s = d.registry.claim("request_id", base.request_id, base.fingerprint, d.clock.now());
+      !s.ok())
     return refuse(s);
   auto call = std::make_shared<OrderCall>();
   call->shards = *shards;
-  Impl* dp = &d;
+  InventoryService::Impl* dp = &d;
   call->finish = [dp, done](OrderCall& c) {
     OrderResult res;
     res.replayed = true;
@@ -593,17 +580,15 @@ void InventoryService::releaseOrder(ReleaseRequest r, Done<OrderResult> done) {
     res.after = orderAfter(dp->catalog, c);
     done(std::move(res));
   };
-  CloseHoldCmd cmd;
-  cmd.request_id = r.request_id;
-  cmd.order_id = r.order_id;
-  cmd.commit = false;
-  cmd.actor = actorOr(r.actor);
-  cmd.reason = r.reason.empty() ? "released" : r.reason;
-  cmd.fingerprint = fingerprint;
-  fanOut(d.engine, call, [cmd](ShardTxn& txn, ShardId, bool* rep, Micros*,
-                               std::vector<ItemId>* items) {
-    Outcome o = txn.closeHold(cmd, rep);
-    if (o.ok()) holdItems(txn, cmd.order_id, items);
+  fanOut(d.engine, call, [base, ship](ShardTxn& txn, ShardId shard, bool* rep, Micros*,
+                                      std::vector<ItemId>* items) {
+    CloseHoldCmd c = base;
+    if (c.commit && !c.ship_all) {
+      auto it = ship.find(shard);
+      if (it != ship.end()) c.ship = it->second;  // absent: ship nothing here, release all
+    }
+    Outcome o = txn.closeHold(c, rep);
+    if (o.ok()) holdItems(txn, c.order_id, items);
     return o;
   });
 }

@@ -206,8 +206,9 @@ class InventoryService {
   std::size_t queueDepth() const;
   std::size_t openHolds() const;
 
+  class Impl;  // defined in service.cpp only
+
  private:
-  class Impl;
   explicit InventoryService(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> m_impl;
 };

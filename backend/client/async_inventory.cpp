@@ -2,6 +2,7 @@
 
 #include <grpcpp/create_channel.h>
 #include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/impl/codegen/proto_utils.h>  // SerializationTraits for protobuf messages
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/support/channel_arguments.h>
 
@@ -47,17 +48,21 @@ void AsyncInventory::start(const std::string& method, AsyncCall<Req, Resp>& call
   const std::size_t index = m_next.fetch_add(1, std::memory_order_relaxed) % m_channels.size();
   grpc::TemplatedGenericStub<Req, Resp> stub(m_channels[index]);
   stub.UnaryCall(&call.context, method, grpc::StubOptions(), &call.request, &call.response,
-                 [this, done = std::move(done)](grpc::Status status) {
+                 [this, done = std::move(done)](grpc::Status status) mutable {
                    done(status);
+                   // Release the call (its ClientContext) before counting it
+                   // finished: once nothing is in flight the owner may
+                   // destroy this object and its channels.
+                   done = nullptr;
                    finished();
                  });
 }
 
 void AsyncInventory::finished() {
-  if (m_inFlight.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-    std::lock_guard lock(m_idleMutex);
-    m_idle.notify_all();
-  }
+  // Under the mutex, so that waitIdle() cannot return (and the owner destroy
+  // this object) between the decrement and the notification.
+  std::lock_guard lock(m_idleMutex);
+  if (m_inFlight.fetch_sub(1, std::memory_order_acq_rel) == 1) m_idle.notify_all();
 }
 
 bool AsyncInventory::waitIdle(std::chrono::milliseconds max) {

@@ -1,11 +1,13 @@
 // depot-console: command line, profile choice and wiring — nothing else.
 //
 //   depot-console [--server HOST:PORT[,HOST:PORT...]] [--profile NAME]
-//                 [--cache FILE] [--user NAME] [--screenshots DIR]
+//                 [--cache FILE] [--user NAME] [--role ROLE] [--screenshots DIR]
 //
 // --server connects straight to those endpoints (no dialog); with --profile
 // too, the endpoints are saved under that profile name. --profile alone
-// uses a saved profile. Neither: the connection dialog.
+// uses a saved profile. Neither: the connection dialog. --role (clerk,
+// supervisor or manager; default: the profile's, else supervisor) sets what
+// the console lets the user do; with --server --profile it is saved too.
 // Test seams (environment): DEPOT_CONSOLE_FLUSH_BATCH (count lines per
 // SubmitCounts while flushing the outbox), DEPOT_CONSOLE_FLUSH_DELAY_MS
 // (pause between flush batches).
@@ -43,10 +45,17 @@ int main(int argc, char** argv) {
   QCommandLineOption profileOpt(QStringLiteral("profile"), QStringLiteral("Saved connection profile."), QStringLiteral("name"));
   QCommandLineOption cache(QStringLiteral("cache"), QStringLiteral("Cache file (default: one per profile)."), QStringLiteral("file"));
   QCommandLineOption user(QStringLiteral("user"), QStringLiteral("User name recorded with counts and acknowledgements."), QStringLiteral("name"));
+  QCommandLineOption role(QStringLiteral("role"), QStringLiteral("clerk, supervisor or manager (default: the profile's role, else supervisor)."), QStringLiteral("role"));
   QCommandLineOption shots(QStringLiteral("screenshots"), QStringLiteral("Save a PNG of each view into DIR once data arrived, then quit."), QStringLiteral("dir"));
   QCommandLineOption shotsTimeout(QStringLiteral("screenshots-timeout"), QStringLiteral("Seconds to wait for data before taking screenshots anyway (default 40)."), QStringLiteral("seconds"), QStringLiteral("40"));
-  parser.addOptions({server, profileOpt, cache, user, shots, shotsTimeout});
+  parser.addOptions({server, profileOpt, cache, user, role, shots, shotsTimeout});
   parser.process(app);
+
+  depot::session::Role roleValue = depot::session::kDefaultRole;
+  if (parser.isSet(role)) {
+    const QString reason = depot::session::parseRole(parser.value(role), &roleValue);
+    if (!reason.isEmpty()) return usageError(QStringLiteral("--role: %1").arg(reason));
+  }
 
   QSettings settings;
   depot::session::ProfileStore store(settings);
@@ -57,6 +66,7 @@ int main(int argc, char** argv) {
     if (!reason.isEmpty()) return usageError(QStringLiteral("--server: %1").arg(reason));
     profile.name = parser.isSet(profileOpt) ? parser.value(profileOpt) : QStringLiteral("server-") + endpoints.join('_');
     profile.endpoints = endpoints;
+    profile.role = roleValue;
     if (parser.isSet(profileOpt)) store.save(profile);
   } else if (parser.isSet(profileOpt)) {
     if (!store.load(parser.value(profileOpt), &profile))
@@ -68,6 +78,7 @@ int main(int argc, char** argv) {
     profile = dialog.profile();
   }
   if (parser.isSet(user)) profile.user = parser.value(user);
+  if (parser.isSet(role)) profile.role = roleValue;
 
   depot::session::Session::Options options;
   options.profile = profile;

@@ -31,8 +31,8 @@ AlertsView::AlertsView(session::Session* session, AlertsModel* model, QWidget* p
   auto* text = new QLineEdit(this);
   text->setPlaceholderText(tr("Filter alerts"));
   text->setClearButtonEnabled(true);
-  auto* ack = new QPushButton(tr("Acknowledge… (Ctrl+Shift+A)"), this);
-  auto* silence = new QPushButton(tr("Silence…"), this);
+  auto* ack = m_ack = new QPushButton(tr("Acknowledge… (Ctrl+Shift+A)"), this);
+  auto* silence = m_silence = new QPushButton(tr("Silence…"), this);
   bar->addWidget(open);
   bar->addWidget(severity);
   bar->addWidget(text, 1);
@@ -61,6 +61,20 @@ AlertsView::AlertsView(session::Session* session, AlertsModel* model, QWidget* p
     m_result->setStyleSheet(ok ? QString() : QStringLiteral("QLabel { color: #d64541; }"));
     m_result->setText(t);
   });
+  setRole(m_session->options().profile.role);
+}
+
+namespace {
+QString clerkReason() { return AlertsView::tr("Clerks cannot acknowledge or silence alerts: a supervisor or manager role is needed"); }
+}  // namespace
+
+void AlertsView::setRole(session::Role role) {
+  m_role = role;
+  const bool can = session::canDecide(role);
+  m_ack->setEnabled(can);
+  m_silence->setEnabled(can);
+  m_ack->setToolTip(can ? tr("Acknowledge the selected alert with a note") : clerkReason());
+  m_silence->setToolTip(can ? tr("Silence alerts of a kind and subject for a while") : clerkReason());
 }
 
 quint64 AlertsView::selectedId() const {
@@ -69,6 +83,10 @@ quint64 AlertsView::selectedId() const {
 }
 
 void AlertsView::acknowledgeSelected() {
+  if (!session::canDecide(m_role)) {
+    m_result->setText(clerkReason());
+    return;
+  }
   const quint64 id = selectedId();
   if (!id) {
     m_result->setText(tr("Select an alert to acknowledge."));
@@ -95,6 +113,10 @@ void AlertsView::acknowledgeSelected() {
 }
 
 void AlertsView::silenceSelected() {
+  if (!session::canDecide(m_role)) {
+    m_result->setText(clerkReason());
+    return;
+  }
   const quint64 id = selectedId();
   const session::AlertValue* a = id ? m_model->alert(id) : nullptr;
   QDialog dlg(this);

@@ -1,9 +1,12 @@
 // AlertsView: filterable alert table with Acknowledge (with a note; queued
 // in the outbox when offline) and Silence (for a typed duration, validated
-// where it is typed).
+// where it is typed). Both by role: for a clerk the Acknowledge and Silence
+// buttons are disabled with a tooltip saying why, and the slots (also bound
+// to shortcuts) refuse with the same reason.
 #pragma once
 
 #include <QLabel>
+#include <QPushButton>
 #include <QTableView>
 #include <QWidget>
 
@@ -17,6 +20,11 @@ class AlertsView final : public QWidget {
  public:
   AlertsView(session::Session* session, AlertsModel* model, QWidget* parent = nullptr);
   QTableView* table() const { return m_table; }
+  QPushButton* acknowledgeButton() const { return m_ack; }
+  QPushButton* silenceButton() const { return m_silence; }
+  // Starts as the session profile's role.
+  void setRole(session::Role role);
+  session::Role role() const { return m_role; }
 
  public slots:
   void acknowledgeSelected();
@@ -29,6 +37,9 @@ class AlertsView final : public QWidget {
   AlertsFilter* m_filter;
   QTableView* m_table;
   QLabel* m_result;
+  QPushButton* m_ack;
+  QPushButton* m_silence;
+  session::Role m_role = session::kDefaultRole;
 };
 
 }  // namespace depot::ui

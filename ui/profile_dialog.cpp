@@ -20,6 +20,11 @@ ProfileDialog::ProfileDialog(session::ProfileStore& store, QWidget* parent) : QD
   m_endpoints = new QLineEdit(this);
   m_endpoints->setPlaceholderText(QStringLiteral("127.0.0.1:7070,10.0.0.2:7070"));
   m_user = new QLineEdit(qEnvironmentVariable("USER"), this);
+  m_role = new QComboBox(this);
+  for (auto r : {session::Role::kClerk, session::Role::kSupervisor, session::Role::kManager})
+    m_role->addItem(session::roleName(r), static_cast<int>(r));
+  m_role->setCurrentIndex(m_role->findData(static_cast<int>(session::kDefaultRole)));
+  m_role->setToolTip(tr("Clerks count; supervisors and managers also acknowledge and silence alerts and decide variances"));
   m_reason = new QLabel(this);
   m_reason->setStyleSheet(QStringLiteral("QLabel { color: #d64541; }"));
   auto* tls = new QCheckBox(tr("TLS (not supported by the server yet)"), this);
@@ -35,6 +40,7 @@ ProfileDialog::ProfileDialog(session::ProfileStore& store, QWidget* parent) : QD
   form->addRow(tr("Endpoints:"), m_endpoints);
   form->addRow(QString(), m_reason);
   form->addRow(tr("User:"), m_user);
+  form->addRow(tr("Role:"), m_role);
   form->addRow(QString(), tls);
   form->addRow(tr("CA:"), ca);
   form->addRow(tr("Token:"), token);
@@ -62,6 +68,7 @@ void ProfileDialog::loadSelected() {
     m_name->setText(p.name);
     m_endpoints->setText(p.endpoints.join(','));
     m_user->setText(p.user);
+    m_role->setCurrentIndex(m_role->findData(static_cast<int>(p.role)));
   }
   validate();
 }
@@ -79,6 +86,7 @@ session::Profile ProfileDialog::profile() const {
   p.name = m_name->text().trimmed();
   session::parseEndpoints(m_endpoints->text(), &p.endpoints);
   p.user = m_user->text().trimmed();
+  p.role = static_cast<session::Role>(m_role->currentData().toInt());
   return p;
 }
 

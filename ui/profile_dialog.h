@@ -1,4 +1,5 @@
-// ProfileDialog: pick or edit a connection profile (name, endpoints, user;
+// ProfileDialog: pick or edit a connection profile (name, endpoints, user,
+// role;
 // TLS/CA/token fields are kept but disabled until the server supports them).
 // Endpoints are validated as typed, with the reason next to the field.
 #pragma once
@@ -28,6 +29,7 @@ class ProfileDialog final : public QDialog {
   QLineEdit* m_name;
   QLineEdit* m_endpoints;
   QLineEdit* m_user;
+  QComboBox* m_role;
   QLabel* m_reason;
   QPushButton* m_ok;
 };

@@ -32,11 +32,80 @@ std::vector<int> ranks(const QVector<QString>& pool) {
 
 }  // namespace
 
+// What a sort needs, taken on the UI thread and read only by the sorter.
+// The string pools are implicitly shared (copy-on-write: the UI thread
+// detaches if it interns a new string meanwhile); the columns are plain
+// copies (memcpy-fast), so the store stays free to change.
+struct StockModel::SortSnapshot {
+  int column = -1;
+  bool ascending = true;
+  QVector<QString> skus, locs, descriptions;
+  std::vector<int> view;            // store rows shown, in view order
+  std::vector<int> rowSku, rowLoc;  // by store row
+  std::vector<qint64> a, b;         // the key column(s), by store row (by sku id for kReorderPoint)
+
+  // The store rows of `view` in the requested order; ties by SKU then
+  // location, so the order is stable and predictable. Returns false (and
+  // leaves *out alone) when `cancelled` says so between phases.
+  template <typename Cancelled>
+  bool sorted(std::vector<int>* out, Cancelled cancelled) const {
+    const std::vector<int> skuRank = ranks(skus);
+    const std::vector<int> locRank = ranks(locs);
+    std::vector<int> descRank;
+    if (column == kDescription) descRank = ranks(descriptions);
+    if (cancelled()) return false;
+    auto key = [&](std::size_t r) -> qint64 {
+      const auto sku = static_cast<std::size_t>(rowSku[r]);
+      switch (column) {
+        case kSku: return skuRank[sku];
+        case kDescription: return descRank[sku];
+        case kWarehouse:
+        case kLocation: return locRank[static_cast<std::size_t>(rowLoc[r])];
+        case kOnHand:
+        case kReserved:
+        case kUpdated: return a[r];
+        case kAvailable: return a[r] - b[r];
+        case kReorderPoint: return a[sku];
+      }
+      return 0;
+    };
+    // Sort compact records (not indexes into the columns): cache friendly.
+    struct Item {
+      qint64 key;
+      int skuRank, locRank, row;
+    };
+    std::vector<Item> items;
+    items.reserve(view.size());
+    for (int row : view) {
+      const auto r = static_cast<std::size_t>(row);
+      items.push_back({key(r), skuRank[static_cast<std::size_t>(rowSku[r])], locRank[static_cast<std::size_t>(rowLoc[r])], row});
+    }
+    if (cancelled()) return false;
+    const bool asc = ascending;
+    std::sort(items.begin(), items.end(), [asc](const Item& x, const Item& y) {
+      if (x.key != y.key) return asc ? x.key < y.key : x.key > y.key;
+      if (x.skuRank != y.skuRank) return x.skuRank < y.skuRank;
+      return x.locRank < y.locRank;
+    });
+    if (cancelled()) return false;
+    out->resize(items.size());
+    for (std::size_t i = 0; i < items.size(); ++i) (*out)[i] = items[i].row;
+    return true;
+  }
+};
+
 StockModel::StockModel(QObject* parent) : QAbstractTableModel(parent) {
+  m_sortPool.setMaxThreadCount(1);
+  m_sortPool.setObjectName(QStringLiteral("stock-sort"));
   m_clock.start();
   m_flushTimer.setInterval(200);
   connect(&m_flushTimer, &QTimer::timeout, this, &StockModel::flushPending);
   m_flushTimer.start();
+}
+
+StockModel::~StockModel() {
+  ++*m_sortGeneration;
+  m_sortPool.waitForDone();
 }
 
 int StockModel::rowCount(const QModelIndex& parent) const {
@@ -308,41 +377,34 @@ void StockModel::rebuildView() {
   m_pendingAppend.clear();
 }
 
-void StockModel::sortView() {
-  if (m_sortColumn >= 0) {
-    const std::vector<int> skuRank = ranks(m_skus);
-    const std::vector<int> locRank = ranks(m_locs);
-    std::vector<int> descRank;
-    if (m_sortColumn == kDescription) descRank = ranks(m_descriptions);
-    auto key = [&](int r) -> qint64 {
-      const auto ur = static_cast<std::size_t>(r);
-      switch (m_sortColumn) {
-        case kSku: return skuRank[static_cast<std::size_t>(m_rowSku[ur])];
-        case kDescription: return descRank[static_cast<std::size_t>(m_rowSku[ur])];
-        case kWarehouse:
-        case kLocation: return locRank[static_cast<std::size_t>(m_rowLoc[ur])];
-        case kOnHand: return m_onHand[ur];
-        case kReserved: return m_reserved[ur];
-        case kAvailable: return m_onHand[ur] - m_reserved[ur];
-        case kReorderPoint: return m_reorderPoint[static_cast<std::size_t>(m_rowSku[ur])];
-        case kUpdated: return m_updatedUs[ur];
-      }
-      return 0;
-    };
-    // Ties: by SKU then location, so the order is stable and predictable.
-    std::vector<qint64> keys(m_rowSku.size());
-    for (int r : m_view) keys[static_cast<std::size_t>(r)] = key(r);
-    const bool asc = m_sortOrder == Qt::AscendingOrder;
-    std::sort(m_view.begin(), m_view.end(), [&](int a, int b) {
-      const qint64 ka = keys[static_cast<std::size_t>(a)], kb = keys[static_cast<std::size_t>(b)];
-      if (ka != kb) return asc ? ka < kb : ka > kb;
-      const int sa = skuRank[static_cast<std::size_t>(m_rowSku[static_cast<std::size_t>(a)])];
-      const int sb = skuRank[static_cast<std::size_t>(m_rowSku[static_cast<std::size_t>(b)])];
-      if (sa != sb) return sa < sb;
-      return locRank[static_cast<std::size_t>(m_rowLoc[static_cast<std::size_t>(a)])] <
-             locRank[static_cast<std::size_t>(m_rowLoc[static_cast<std::size_t>(b)])];
-    });
+StockModel::SortSnapshot StockModel::takeSortSnapshot() const {
+  SortSnapshot snap;
+  snap.column = m_sortColumn;
+  snap.ascending = m_sortOrder == Qt::AscendingOrder;
+  snap.skus = m_skus;
+  snap.locs = m_locs;
+  if (m_sortColumn == kDescription) snap.descriptions = m_descriptions;
+  snap.view = m_view;
+  snap.rowSku = m_rowSku;
+  snap.rowLoc = m_rowLoc;
+  switch (m_sortColumn) {
+    case kOnHand: snap.a = m_onHand; break;
+    case kReserved: snap.a = m_reserved; break;
+    case kAvailable:
+      snap.a = m_onHand;
+      snap.b = m_reserved;
+      break;
+    case kReorderPoint: snap.a = m_reorderPoint; break;
+    case kUpdated: snap.a = m_updatedUs; break;
+    default: break;
   }
+  return snap;
+}
+
+void StockModel::sortView() {
+  ++*m_sortGeneration;  // supersedes a sort in flight
+  m_sortRunning = false;
+  if (m_sortColumn >= 0) takeSortSnapshot().sorted(&m_view, [] { return false; });
   for (std::size_t i = 0; i < m_view.size(); ++i) m_viewPos[static_cast<std::size_t>(m_view[i])] = static_cast<int>(i);
 }
 
@@ -361,23 +423,59 @@ void StockModel::setFilter(const Filter& filter) {
 void StockModel::sort(int column, Qt::SortOrder order) {
   if (column < 0 || column >= kColumnCount) return;
   flushPending();
+  m_sortColumn = column;
+  m_sortOrder = order;
+  const quint64 gen = ++*m_sortGeneration;
+  auto snap = std::make_shared<const SortSnapshot>(takeSortSnapshot());
+  if (static_cast<int>(m_view.size()) < m_asyncSortThreshold) {
+    m_sortRunning = false;
+    std::vector<int> sorted;
+    snap->sorted(&sorted, [] { return false; });
+    applySortedView(std::move(sorted));
+    return;
+  }
+  m_sortRunning = true;
+  // The worker touches only the snapshot and the shared generation; `this`
+  // is used only to post the result, and ~StockModel waits for the pool.
+  m_sortPool.start([this, snap, gen, latest = m_sortGeneration] {
+    auto stale = [&] { return latest->load() != gen; };
+    if (stale()) return;
+    auto sorted = std::make_shared<std::vector<int>>();
+    if (!snap->sorted(sorted.get(), stale)) return;
+    const std::size_t size = snap->view.size();
+    QMetaObject::invokeMethod(
+        this, [this, gen, size, sorted] { finishSort(gen, size, std::move(*sorted)); }, Qt::QueuedConnection);
+  });
+}
+
+void StockModel::finishSort(quint64 gen, std::size_t snapshotSize, std::vector<int> sorted) {
+  if (gen != m_sortGeneration->load()) return;  // superseded meanwhile
+  m_sortRunning = false;
+  flushPending();
+  // Only appends change m_view without a new generation: the rows past the
+  // snapshot arrived meanwhile and keep their place after the sorted ones.
+  sorted.insert(sorted.end(), m_view.begin() + static_cast<std::ptrdiff_t>(snapshotSize), m_view.end());
+  applySortedView(std::move(sorted));
+}
+
+void StockModel::applySortedView(std::vector<int> view) {
   emit layoutAboutToBeChanged({}, QAbstractItemModel::VerticalSortHint);
   // Remember the store rows behind persistent indexes (selection, current).
   const QModelIndexList persistent = persistentIndexList();
   std::vector<int> storeRows;
   storeRows.reserve(static_cast<std::size_t>(persistent.size()));
   for (const auto& i : persistent) storeRows.push_back(m_view[static_cast<std::size_t>(i.row())]);
-  m_sortColumn = column;
-  m_sortOrder = order;
+  m_view = std::move(view);
+  for (std::size_t i = 0; i < m_view.size(); ++i) m_viewPos[static_cast<std::size_t>(m_view[i])] = static_cast<int>(i);
   m_flashRanges.clear();
   m_dirtyMin = m_dirtyMax = -1;
-  sortView();
   QModelIndexList to;
   to.reserve(persistent.size());
   for (qsizetype i = 0; i < persistent.size(); ++i)
     to << index(m_viewPos[static_cast<std::size_t>(storeRows[static_cast<std::size_t>(i)])], persistent[i].column());
   changePersistentIndexList(persistent, to);
   emit layoutChanged({}, QAbstractItemModel::VerticalSortHint);
+  emit sortFinished();
 }
 
 session::StockRowValue StockModel::rowValue(int viewRow) const {

@@ -7,6 +7,16 @@
 // - Filter and sort are an index (m_view: the store rows shown, in order)
 //   rebuilt by setFilter()/sort(), not a QSortFilterProxyModel: filtering
 //   and sorting 1M rows this way costs tens of milliseconds.
+// - sort() records the requested order at once. With at least
+//   asyncSortThreshold() rows shown, the sorted index is computed on a worker
+//   thread from a snapshot (string pools shared copy-on-write, key columns
+//   copied) and swapped in on the UI thread with one layoutAboutToBeChanged/
+//   layoutChanged (persistent indexes follow their rows); until then the view
+//   shows the old order and stays usable. A newer sort(), setFilter() or
+//   replaceAll() supersedes a sort in flight (generation counter; the stale
+//   result is dropped). Rows appended while a sort runs go after the sorted
+//   rows. Smaller views, and the re-sort done by setFilter()/replaceAll(),
+//   sort synchronously.
 // - Live updates change the store at once but signal lazily: flushPending()
 //   (driven by a timer, ~5 Hz) emits ONE beginInsertRows for new rows and ONE
 //   ranged dataChanged covering the changed view rows. Rows changed while
@@ -21,8 +31,11 @@
 #include <QAbstractTableModel>
 #include <QElapsedTimer>
 #include <QHash>
+#include <QThreadPool>
 #include <QTimer>
 #include <QVector>
+#include <atomic>
+#include <memory>
 #include <vector>
 
 #include "session/session_types.h"
@@ -44,7 +57,11 @@ class StockModel final : public QAbstractTableModel {
     bool operator==(const Filter&) const = default;
   };
 
+  static constexpr int kDefaultAsyncSortThreshold = 50'000;
+
   explicit StockModel(QObject* parent = nullptr);
+  // Drops any sort in flight and waits for its worker to stop.
+  ~StockModel() override;
 
   int rowCount(const QModelIndex& parent = {}) const override;
   int columnCount(const QModelIndex& parent = {}) const override;
@@ -63,6 +80,12 @@ class StockModel final : public QAbstractTableModel {
   void flushPending();
   void setFlushInterval(int ms) { m_flushTimer.setInterval(ms); }
 
+  // Views with at least this many rows sort on a worker thread (0: always).
+  void setAsyncSortThreshold(int rows) { m_asyncSortThreshold = rows; }
+  int asyncSortThreshold() const { return m_asyncSortThreshold; }
+  // True while an asynchronous sort is computing (the old order is shown).
+  bool isSorting() const { return m_sortRunning; }
+
   int storeSize() const { return static_cast<int>(m_rowSku.size()); }
   QStringList warehouses() const { return m_warehouses; }
   session::StockRowValue rowValue(int viewRow) const;
@@ -70,13 +93,25 @@ class StockModel final : public QAbstractTableModel {
   QVector<session::StockRowValue> viewRows() const;
   static void writeCsv(const QVector<session::StockRowValue>& rows, QIODevice* out);
 
+ signals:
+  // The index for the latest sort() is in place (synchronous or not).
+  void sortFinished();
+
  private:
+  struct SortSnapshot;
   int skuId(const QString& sku);
   int locId(const QString& location);
   int rowFor(int sku, int loc, bool* created);
   bool accepts(int storeRow) const;
   void rebuildView();
+  // Sorts m_view now by the requested order (superseding any sort in
+  // flight) and rebuilds m_viewPos.
   void sortView();
+  SortSnapshot takeSortSnapshot() const;
+  // Runs on the UI thread when the worker for generation `gen` is done.
+  void finishSort(quint64 gen, std::size_t snapshotSize, std::vector<int> sorted);
+  // Swaps in a new view order (same rows) with layout signals.
+  void applySortedView(std::vector<int> view);
   qint64 nowMs() const { return m_clock.elapsed(); }
 
   // Interned strings.
@@ -109,6 +144,12 @@ class StockModel final : public QAbstractTableModel {
   std::vector<FlashRange> m_flashRanges;
   QElapsedTimer m_clock;
   QTimer m_flushTimer;
+  // Asynchronous sort. m_sortGeneration is shared with workers: a worker
+  // whose generation is no longer current stops early and publishes nothing.
+  int m_asyncSortThreshold = kDefaultAsyncSortThreshold;
+  bool m_sortRunning = false;
+  std::shared_ptr<std::atomic<quint64>> m_sortGeneration = std::make_shared<std::atomic<quint64>>(0);
+  QThreadPool m_sortPool;  // one thread: queued stale jobs exit at once
 };
 
 }  // namespace depot::ui

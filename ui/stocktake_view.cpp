@@ -92,14 +92,15 @@ StocktakeView::StocktakeView(session::Session* session, QWidget* parent)
   rl->addWidget(m_note);
   auto* buttons = new QHBoxLayout;
   auto* refresh = new QPushButton(tr("Refresh"), right);
-  auto* approve = new QPushButton(tr("Approve"), right);
-  auto* reject = new QPushButton(tr("Reject"), right);
+  auto* approve = m_approve = new QPushButton(tr("Approve"), right);
+  auto* reject = m_reject = new QPushButton(tr("Reject"), right);
   for (auto* b : {refresh, approve, reject}) buttons->addWidget(b);
   rl->addLayout(buttons);
   m_pendingStatus = new QLabel(right);
   m_pendingStatus->setWordWrap(true);
   rl->addWidget(m_pendingStatus);
   split->setSizes({800, 560});
+  setRole(m_session->options().profile.role);
 
   connect(m_scan, &QLineEdit::returnPressed, this, &StocktakeView::onEnter);
   connect(m_scan, &QLineEdit::textEdited, this, [this] { m_reason->clear(); });
@@ -117,7 +118,19 @@ StocktakeView::StocktakeView(session::Session* session, QWidget* parent)
       confirm(tr("✖ Line not accepted: %1").arg(o.text), false);
     }
   });
-  connect(m_session, &session::Session::countsLoaded, m_model, &StocktakeModel::setLines);
+  // The cache load is asynchronous: lines entered before it arrives (not
+  // among the loaded ones) stay, after them, with their outcomes.
+  connect(m_session, &session::Session::countsLoaded, this,
+          [this](QVector<session::CountDraft> drafts, QVector<session::CountOutcome> outcomes) {
+            QSet<QString> loaded;
+            for (const auto& d : drafts) loaded.insert(d.requestId);
+            for (int i = 0; i < m_model->lineCount(); ++i) {
+              if (loaded.contains(m_model->draft(i).requestId)) continue;
+              drafts.push_back(m_model->draft(i));
+              outcomes.push_back(m_model->outcome(i));
+            }
+            m_model->setLines(drafts, outcomes);
+          });
   connect(m_session, &session::Session::countUndone, this, [this](const QString& id, bool ok, const QString& reason) {
     if (ok) {
       m_model->removeLine(id);
@@ -132,6 +145,7 @@ StocktakeView::StocktakeView(session::Session* session, QWidget* parent)
   };
   connect(refresh, &QPushButton::clicked, m_session, &session::Session::requestPending);
   auto decide = [this, selectedCount](bool ok) {
+    if (!session::canDecide(m_role)) return;  // the buttons are disabled too
     const QString id = selectedCount();
     if (id.isEmpty()) {
       m_pendingStatus->setText(tr("Select a count first."));
@@ -156,6 +170,17 @@ StocktakeView::StocktakeView(session::Session* session, QWidget* parent)
     m_note->clear();
   });
   setStep(Step::kLocation);
+}
+
+void StocktakeView::setRole(session::Role role) {
+  m_role = role;
+  const bool can = session::canDecide(role);
+  const QString why = tr("Clerks cannot approve or reject variances: a supervisor or manager role is needed");
+  m_approve->setEnabled(can);
+  m_reject->setEnabled(can);
+  m_approve->setToolTip(can ? tr("Approve the selected pending count") : why);
+  m_reject->setToolTip(can ? tr("Reject the selected pending count") : why);
+  m_note->setEnabled(can);
 }
 
 void StocktakeView::showEvent(QShowEvent* event) {

@@ -6,7 +6,9 @@
 // session's outbox and shows "saved" only once durable; its later outcome
 // (applied / awaiting approval / rejected with the reason) updates the row.
 // Works with no backend: validation uses the cached catalog (and says so when
-// there is none yet).
+// there is none yet). Approve / Reject of pending variances are for
+// supervisors and managers: for a clerk they are disabled with a tooltip
+// saying why (counting is open to every role).
 #pragma once
 
 #include <QCheckBox>
@@ -37,6 +39,11 @@ class StocktakeView final : public QWidget {
   void setCatalog(const QVector<session::ItemValue>& items, const QStringList& locations);
   void undoLast();
   void setBlind(bool blind) { m_blind->setChecked(blind); }
+  QPushButton* approveButton() const { return m_approve; }
+  QPushButton* rejectButton() const { return m_reject; }
+  // Starts as the session profile's role.
+  void setRole(session::Role role);
+  session::Role role() const { return m_role; }
 
  protected:
   void showEvent(QShowEvent* event) override;
@@ -62,6 +69,9 @@ class StocktakeView final : public QWidget {
   QTableView* m_pendingTable;
   QLineEdit* m_note;
   QLabel* m_pendingStatus;
+  QPushButton* m_approve;
+  QPushButton* m_reject;
+  session::Role m_role = session::kDefaultRole;
   Step m_step = Step::kLocation;
   QString m_location;
   QString m_sku;

@@ -37,6 +37,26 @@ QString parseEndpoints(const QString& text, QStringList* endpoints) {
   return {};
 }
 
+QString roleName(Role role) {
+  switch (role) {
+    case Role::kClerk: return QStringLiteral("clerk");
+    case Role::kSupervisor: return QStringLiteral("supervisor");
+    case Role::kManager: return QStringLiteral("manager");
+  }
+  return QStringLiteral("supervisor");
+}
+
+QString parseRole(const QString& text, Role* role) {
+  const QString t = text.trimmed().toLower();
+  for (Role r : {Role::kClerk, Role::kSupervisor, Role::kManager}) {
+    if (t == roleName(r)) {
+      if (role) *role = r;
+      return {};
+    }
+  }
+  return QStringLiteral("'%1' is not a role (expected clerk, supervisor or manager)").arg(text.trimmed());
+}
+
 QString defaultCachePath(const QString& profileName) {
   QString dir = QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
   if (dir.isEmpty()) dir = QDir::homePath() + QStringLiteral("/.local/share/depot-console");
@@ -59,6 +79,9 @@ bool ProfileStore::load(const QString& name, Profile* out) const {
   out->name = name;
   out->endpoints = m_settings.value(QStringLiteral("endpoints")).toStringList();
   out->user = m_settings.value(QStringLiteral("user")).toString();
+  // A missing or unknown role (profiles saved before roles) is the default.
+  out->role = kDefaultRole;
+  parseRole(m_settings.value(QStringLiteral("role"), roleName(kDefaultRole)).toString(), &out->role);
   out->tls = m_settings.value(QStringLiteral("tls"), false).toBool();
   out->caFile = m_settings.value(QStringLiteral("caFile")).toString();
   out->token = m_settings.value(QStringLiteral("token")).toString();
@@ -71,6 +94,7 @@ void ProfileStore::save(const Profile& p) {
   m_settings.beginGroup(QStringLiteral("profiles/") + p.name);
   m_settings.setValue(QStringLiteral("endpoints"), p.endpoints);
   m_settings.setValue(QStringLiteral("user"), p.user);
+  m_settings.setValue(QStringLiteral("role"), roleName(p.role));
   m_settings.setValue(QStringLiteral("tls"), p.tls);
   m_settings.setValue(QStringLiteral("caFile"), p.caFile);
   m_settings.setValue(QStringLiteral("token"), p.token);

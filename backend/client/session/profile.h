@@ -9,10 +9,26 @@
 
 namespace depot::session {
 
+// What the console lets the user of a profile do. Clerks count; supervisors
+// and managers also acknowledge and silence alerts and approve or reject
+// pending variances. The console enforces this in its controls only (the
+// server has no roles yet).
+enum class Role { kClerk, kSupervisor, kManager };
+inline constexpr Role kDefaultRole = Role::kSupervisor;
+
+// "clerk" / "supervisor" / "manager".
+QString roleName(Role role);
+// Parses a role name (case-insensitive). Returns an empty string and sets
+// *role on success, else the reason in words.
+QString parseRole(const QString& text, Role* role);
+// Acknowledge / Silence alerts, Approve / Reject variances.
+inline bool canDecide(Role role) { return role != Role::kClerk; }
+
 struct Profile {
   QString name;
   QStringList endpoints;  // "host:port"
   QString user;           // actor recorded with counts, acks, approvals
+  Role role = kDefaultRole;
   bool tls = false;       // not wired yet: the server speaks plaintext only
   QString caFile;
   QString token;

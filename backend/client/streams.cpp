@@ -344,22 +344,12 @@ StreamRunner::CallEnd AlertStream::runCall(std::size_t endpoint, grpc::ClientCon
   request.set_include_resolved(m_includeResolved);
   auto reader = client().operationsStub(endpoint).WatchAlerts(&context, request);
   v1::AlertEvent event;
-  bool connected = false;
-  while (reader->Read(&event)) {
-    markAlive();
-    if (!connected) {
-      connected = true;
-      reportState(StreamState::kConnected, absl::OkStatus());
-    }
-    m_callbacks.on_event(event);
-    event.Clear();
-  }
-  const absl::Status status = fromGrpc(reader->Finish());
-  if (!stopping() && isTerminal(status.code())) {
-    if (m_callbacks.on_error) m_callbacks.on_error(status);
-    return {status, true};
-  }
-  return {status, false};
+  return drain([&] { return reader->Read(&event); },
+               [&] {
+                 m_callbacks.on_event(event);
+                 event.Clear();
+               },
+               [&] { return reader->Finish(); }, m_callbacks.on_error);
 }
 
 // ---------------------------------------------------------------- MetricsStream
@@ -384,19 +374,30 @@ StreamRunner::CallEnd MetricsStream::runCall(std::size_t endpoint, grpc::ClientC
   request.set_interval_ms(m_intervalMs);
   auto reader = client().operationsStub(endpoint).WatchMetrics(&context, request);
   v1::MetricsSample sample;
+  return drain([&] { return reader->Read(&sample); },
+               [&] {
+                 m_callbacks.on_sample(sample);
+                 sample.Clear();
+               },
+               [&] { return reader->Finish(); }, m_callbacks.on_error);
+}
+
+StreamRunner::CallEnd StreamRunner::drain(const std::function<bool()>& read,
+                                          const std::function<void()>& deliver,
+                                          const std::function<grpc::Status()>& finish,
+                                          const std::function<void(const absl::Status&)>& on_error) {
   bool connected = false;
-  while (reader->Read(&sample)) {
+  while (read()) {
     markAlive();
     if (!connected) {
       connected = true;
       reportState(StreamState::kConnected, absl::OkStatus());
     }
-    m_callbacks.on_sample(sample);
-    sample.Clear();
+    deliver();
   }
-  const absl::Status status = fromGrpc(reader->Finish());
+  const absl::Status status = fromGrpc(finish());
   if (!stopping() && isTerminal(status.code())) {
-    if (m_callbacks.on_error) m_callbacks.on_error(status);
+    if (on_error) on_error(status);
     return {status, true};
   }
   return {status, false};

@@ -85,6 +85,14 @@ class StreamRunner {
   void reportState(StreamState state, const absl::Status& status);
   Client& client() { return m_client; }
   bool stopping() const { return m_stop.load(); }
+  // The common body of a server-streaming runCall: `read` fetches the next
+  // message (false at the end), `deliver` hands it on; the first message
+  // reports kConnected, every message marks the stream alive. The end status
+  // (from `finish`) is terminal for codes that a retry cannot fix, which are
+  // also passed to `on_error`.
+  CallEnd drain(const std::function<bool()>& read, const std::function<void()>& deliver,
+                const std::function<grpc::Status()>& finish,
+                const std::function<void(const absl::Status&)>& on_error);
 
  private:
   void loop();

@@ -1,5 +1,7 @@
 #include "core/catalog.h"
 
+#include <chrono>
+
 #include <algorithm>
 #include <mutex>
 
@@ -103,19 +105,41 @@ absl::Status Catalog::load() {
   return absl::OkStatus();
 }
 
+bool Catalog::refreshAfterMiss() const {
+  if (!m_shared) return false;
+  const std::int64_t now = std::chrono::duration_cast<std::chrono::microseconds>(
+                               std::chrono::steady_clock::now().time_since_epoch())
+                               .count();
+  std::int64_t last = m_lastRefresh.load();
+  if (now - last < kRefreshIntervalMicros) return false;
+  if (!m_lastRefresh.compare_exchange_strong(last, now)) return false;  // another thread reloads
+  // The catalog is a cache of the store: reloading it does not change what
+  // the object means, hence the const_cast.
+  return const_cast<Catalog*>(this)->load().ok();
+}
+
 absl::StatusOr<Item> Catalog::item(std::string_view sku) const {
-  std::shared_lock lock(m_mutex);
-  auto it = m_itemBySku.find(std::string(sku));
-  if (it == m_itemBySku.end())
-    return absl::NotFoundError(absl::StrCat("sku: unknown SKU '", av(sku), "'"));
-  return m_items.at(it->second);
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    {
+      std::shared_lock lock(m_mutex);
+      auto it = m_itemBySku.find(std::string(sku));
+      if (it != m_itemBySku.end()) return m_items.at(it->second);
+    }
+    if (attempt == 0 && !refreshAfterMiss()) break;
+  }
+  return absl::NotFoundError(absl::StrCat("sku: unknown SKU '", av(sku), "'"));
 }
 
 std::optional<Item> Catalog::itemById(ItemId id) const {
-  std::shared_lock lock(m_mutex);
-  auto it = m_items.find(id);
-  if (it == m_items.end()) return std::nullopt;
-  return it->second;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    {
+      std::shared_lock lock(m_mutex);
+      auto it = m_items.find(id);
+      if (it != m_items.end()) return it->second;
+    }
+    if (attempt == 0 && !refreshAfterMiss()) break;
+  }
+  return std::nullopt;
 }
 
 std::string Catalog::skuOf(ItemId id) const {
@@ -129,18 +153,27 @@ absl::StatusOr<Location> Catalog::location(std::string_view name) const {
   if (name.empty() || slash == std::string_view::npos || slash == 0 || slash + 1 == name.size())
     return absl::InvalidArgumentError(
         absl::StrCat("location: '", av(name), "' is not of the form WAREHOUSE/LOCATION"));
-  std::shared_lock lock(m_mutex);
-  auto it = m_locationByName.find(std::string(name));
-  if (it == m_locationByName.end())
-    return absl::NotFoundError(absl::StrCat("location: unknown location '", av(name), "'"));
-  return m_locations.at(it->second);
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    {
+      std::shared_lock lock(m_mutex);
+      auto it = m_locationByName.find(std::string(name));
+      if (it != m_locationByName.end()) return m_locations.at(it->second);
+    }
+    if (attempt == 0 && !refreshAfterMiss()) break;
+  }
+  return absl::NotFoundError(absl::StrCat("location: unknown location '", av(name), "'"));
 }
 
 std::optional<Location> Catalog::locationById(LocationId id) const {
-  std::shared_lock lock(m_mutex);
-  auto it = m_locations.find(id);
-  if (it == m_locations.end()) return std::nullopt;
-  return it->second;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    {
+      std::shared_lock lock(m_mutex);
+      auto it = m_locations.find(id);
+      if (it != m_locations.end()) return it->second;
+    }
+    if (attempt == 0 && !refreshAfterMiss()) break;
+  }
+  return std::nullopt;
 }
 
 std::string Catalog::locationName(LocationId id) const {

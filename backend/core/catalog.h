@@ -2,6 +2,7 @@
 // persisted through the Store. Thread-safe: many readers, rare writers.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <shared_mutex>
@@ -23,6 +24,11 @@ class Catalog {
   Catalog& operator=(const Catalog&) = delete;
 
   absl::Status load();  // from the store; call once before use
+  // Shared store (a cluster): other nodes add items and locations, so a
+  // lookup that misses reloads the catalog from the store first (at most
+  // once per kRefreshInterval).
+  void setShared(bool shared) { m_shared = shared; }
+  static constexpr std::int64_t kRefreshIntervalMicros = 500'000;
 
   // NOT_FOUND "sku: unknown SKU 'X'" when absent.
   absl::StatusOr<Item> item(std::string_view sku) const;
@@ -44,7 +50,12 @@ class Catalog {
   std::size_t itemCount() const;
 
  private:
+  // True when a reload ran (the caller looks again).
+  bool refreshAfterMiss() const;
+
   Store& m_store;
+  bool m_shared = false;
+  mutable std::atomic<std::int64_t> m_lastRefresh{0};
   mutable std::shared_mutex m_mutex;
   absl::flat_hash_map<std::string, ItemId> m_itemBySku;
   absl::flat_hash_map<ItemId, Item> m_items;

@@ -10,7 +10,26 @@ namespace depot {
 namespace {
 constexpr Micros kHousekeepingEvery = 1'000'000;  // prune windows, recount holds
 constexpr Micros kStorePruneEvery = 60'000'000;
+constexpr absl::string_view kNotServedPayload = "depot.shard_not_served";
+
+std::int64_t steadyMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 }  // namespace
+
+absl::Status shardNotServed(ShardId shard) {
+  absl::Status st = absl::UnavailableError(
+      absl::StrCat("shard ", shard, " is not served by this node (its lease is held elsewhere "
+                   "or moving); retry, the cluster routes it to the owner"));
+  st.SetPayload(kNotServedPayload, absl::Cord(absl::StrCat(shard)));
+  return st;
+}
+
+bool isShardNotServed(const absl::Status& status) {
+  return status.GetPayload(kNotServedPayload).has_value();
+}
 
 Engine::Engine(Store& store, const Clock& clock, Catalog& catalog, EventLog& events,
                AlertManager& alerts, Stats& stats, EngineOptions options)
@@ -32,6 +51,14 @@ Engine::Engine(Store& store, const Clock& clock, Catalog& catalog, EventLog& eve
 Engine::~Engine() { stop(); }
 
 absl::Status Engine::recover() {
+  if (!m_options.own_all_shards) {
+    // A cluster node: shards arrive by acquire(); watchers start from what
+    // the store has committed.
+    auto seqs = m_store.lastSeqs();
+    if (!seqs.ok()) return seqs.status();
+    m_events.reset(*seqs);
+    return absl::OkStatus();
+  }
   const Micros now = m_clock.now();
   const Micros since = now - m_options.idempotency_window;
   Cursor committed{};
@@ -44,28 +71,95 @@ absl::Status Engine::recover() {
     m_shards[s]->load(std::move(*r));
   }
   m_events.reset(committed);
-  // Re-derive the alert rules from the recovered balances: whatever was
-  // raised or resolved before a crash converges here.
-  for (auto& st : m_shards) {
-    for (auto& [item, totals] : st->totals) {
-      const std::string sku = m_catalog.skuOf(item);
-      totals.low_alert = m_alerts.isActive(AlertKind::kLowStock, sku);
-      totals.stockout_alert = m_alerts.isActive(AlertKind::kStockout, sku);
-      evaluateItem(item, totals);
-    }
-    for (const auto& [id, count] : st->pending)
-      if (!m_alerts.isActive(AlertKind::kCountVariance, id))
-        m_alerts.raise(AlertKind::kCountVariance, id, Severity::kWarning,
-                       absl::StrCat("count ", id, " variance ", count.variance,
-                                    " awaits approval"));
-    for (const auto& [order, hold] : st->holds)
-      if (hold.state == HoldState::kOpen)
-        m_writers[st->shard % m_writers.size()]->expiries.push(
-            Expiry{hold.expires_at, st->shard, order});
-  }
+  for (auto& st : m_shards) reviveShard(*m_writers[st->shard % m_writers.size()], *st);
+  for (ShardId s = 0; s < kShardCount; ++s) m_owned[s].store(true, std::memory_order_release);
   for (auto& w : m_writers) recountOpenHolds(*w);
   return absl::OkStatus();
 }
+
+void Engine::reviveShard(Writer& w, ShardState& st) {
+  // Re-derive the alert rules from the recovered balances: whatever was
+  // raised or resolved before a crash (or on the shard's previous owner)
+  // converges here.
+  for (auto& [item, totals] : st.totals) {
+    const std::string sku = m_catalog.skuOf(item);
+    totals.low_alert = m_alerts.isActive(AlertKind::kLowStock, sku);
+    totals.stockout_alert = m_alerts.isActive(AlertKind::kStockout, sku);
+    evaluateItem(item, totals);
+  }
+  for (const auto& [id, count] : st.pending)
+    if (!m_alerts.isActive(AlertKind::kCountVariance, id))
+      m_alerts.raise(AlertKind::kCountVariance, id, Severity::kWarning,
+                     absl::StrCat("count ", id, " variance ", count.variance, " awaits approval"));
+  for (const auto& [order, hold] : st.holds)
+    if (hold.state == HoldState::kOpen) w.expiries.push(Expiry{hold.expires_at, st.shard, order});
+}
+
+void Engine::acquire(ShardId shard, std::function<void(absl::Status)> done_fn) {
+  auto done = std::make_shared<std::function<void(absl::Status)>>(std::move(done_fn));
+  Task t;
+  t.shard = shard;
+  t.control = [this, shard, done] {
+    Writer& w = *m_writers[shard % m_writers.size()];
+    if (serves(shard)) return (*done)(absl::OkStatus());
+    const Micros since = m_clock.now() - m_options.idempotency_window;
+    auto r = m_store.recoverShard(shard, since, since);
+    if (!r.ok())
+      return (*done)(absl::Status(r.status().code(), absl::StrCat("recovering shard ", shard, ": ",
+                                                                  r.status().message())));
+    const Seq last = r->last_seq;
+    auto st = std::make_unique<ShardState>();
+    st->load(std::move(*r));
+    if (m_onRequestLoaded)
+      for (const auto& [id, rec] : st->requests) m_onRequestLoaded(rec);
+    reviveShard(w, *st);
+    m_shards[shard] = std::move(st);
+    m_events.advance(shard, last);
+    recountOpenHolds(w);
+    m_owned[shard].store(true, std::memory_order_release);
+    (*done)(absl::OkStatus());
+  };
+  if (auto st = submit(std::move(t)); !st.ok()) (*done)(st);  // stopping
+}
+
+void Engine::release(ShardId shard, std::function<void()> done) {
+  Writer& w = *m_writers[shard % m_writers.size()];
+  Task t;
+  t.shard = shard;
+  t.control = [this, shard, &w, done] {
+    m_shards[shard] = std::make_unique<ShardState>();
+    m_leaseUntil[shard].store(0, std::memory_order_relaxed);
+    recountOpenHolds(w);
+    done();
+  };
+  {
+    std::lock_guard lock(w.mutex);
+    m_owned[shard].store(false, std::memory_order_release);
+    if (m_stopping) {
+      m_shards[shard] = std::make_unique<ShardState>();
+    } else {
+      w.queue.push_back(std::move(t));
+      w.wake.notify_one();
+      return;
+    }
+  }
+  done();
+}
+
+void Engine::setLeaseDeadline(ShardId shard, std::int64_t steady_micros) {
+  m_leaseUntil[shard].store(steady_micros, std::memory_order_release);
+}
+
+bool Engine::leaseExpired(ShardId shard) const {
+  const std::int64_t until = m_leaseUntil[shard].load(std::memory_order_acquire);
+  return until != 0 && steadyMicros() >= until;
+}
+
+void Engine::setRequestLoadedHook(std::function<void(const RequestRecord&)> hook) {
+  m_onRequestLoaded = std::move(hook);
+}
+
+void Engine::setLeaseLostHook(std::function<void()> hook) { m_onLeaseLost = std::move(hook); }
 
 void Engine::start() {
   m_accepting = true;
@@ -91,6 +185,11 @@ absl::Status Engine::submit(Task task) {
   Writer& w = *m_writers[task.shard % m_writers.size()];
   {
     std::lock_guard lock(w.mutex);
+    // Checked under the writer's lock: release() flips it under the same
+    // lock before queueing its control step, so nothing for the shard can
+    // be queued behind that step.
+    if (!task.control && !m_owned[task.shard].load(std::memory_order_acquire))
+      return shardNotServed(task.shard);
     if (w.queued + task.weight > m_options.queue_capacity && w.queued > 0)
       return absl::ResourceExhaustedError(
           absl::StrCat("shard ", task.shard, " writer queue is full (", w.queued,
@@ -119,6 +218,7 @@ void Engine::run(Writer& w) {
   Micros next_housekeeping = 0;
   for (;;) {
     batch.clear();
+    std::function<void()> control;
     {
       std::unique_lock lock(w.mutex);
       for (;;) {
@@ -140,12 +240,22 @@ void Engine::run(Writer& w) {
       }
       std::size_t weight = 0;
       while (!w.queue.empty() && (batch.empty() || weight < m_options.max_batch)) {
+        if (w.queue.front().control) {
+          if (!batch.empty()) break;  // the batch before it commits first
+          control = std::move(w.queue.front().control);
+          w.queue.pop_front();
+          break;
+        }
         weight += w.queue.front().weight;
         batch.push_back(std::move(w.queue.front()));
         w.queue.pop_front();
       }
       w.queued -= weight;
       w.depth.store(w.queued, std::memory_order_relaxed);
+    }
+    if (control) {
+      control();
+      continue;
     }
     processBatch(w, batch);
     const Micros now = m_clock.now();
@@ -179,6 +289,7 @@ void Engine::processBatch(Writer& w, std::vector<Task>& tasks) {
   while (!w.expiries.empty() && w.expiries.top().at <= now) {
     Expiry e = w.expiries.top();
     w.expiries.pop();
+    if (!serves(e.shard)) continue;  // released: the new owner expires it
     if (txnFor(e.shard).expire(e.order_id))
       m_stats.expired_holds.fetch_add(1, std::memory_order_relaxed);
   }
@@ -195,7 +306,14 @@ void Engine::processBatch(Writer& w, std::vector<Task>& tasks) {
   for (auto& [id, t] : txns)
     if (!t->empty()) batch.shards.push_back(t->toCommit());
   absl::Status status = absl::OkStatus();
-  if (!batch.shards.empty()) {
+  for (const auto& sc : batch.shards) {
+    if (leaseExpired(sc.shard)) {
+      status = absl::FailedPreconditionError(absl::StrCat(
+          "this node's lease on shard ", sc.shard, " ran out before the commit"));
+      break;
+    }
+  }
+  if (status.ok() && !batch.shards.empty()) {
     const auto t0 = std::chrono::steady_clock::now();
     status = m_store.commit(batch);
     const double secs =
@@ -208,6 +326,7 @@ void Engine::processBatch(Writer& w, std::vector<Task>& tasks) {
       m_stats.commit_failures.fetch_add(1, std::memory_order_relaxed);
   }
   if (!status.ok()) {
+    if (status.code() == absl::StatusCode::kFailedPrecondition && m_onLeaseLost) m_onLeaseLost();
     for (auto it = txns.rbegin(); it != txns.rend(); ++it) it->second->rollback();
     status = absl::UnavailableError(
         absl::StrCat("the store refused the commit; nothing was applied: ", status.message()));

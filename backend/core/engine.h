@@ -7,8 +7,17 @@
 // A batch closes when the queue is drained (optionally after waiting
 // max_batch_delay for more), or at max_batch commands. Queues are bounded:
 // submit() refuses with RESOURCE_EXHAUSTED past queue_capacity.
+//
+// Ownership. A single node owns every shard (own_all_shards). In a cluster
+// the node starts with none: acquire() loads a shard once its lease is held,
+// release() stops serving it. Both run on the shard's writer thread, in queue
+// order: every task submitted before release() is processed (and committed)
+// first; tasks for a shard not served here are refused at submit() with
+// shardNotServed(). Each served shard may carry a lease deadline on the
+// steady clock: a batch is never committed for a shard past it.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <deque>
@@ -38,7 +47,14 @@ struct EngineOptions {
   Micros idempotency_window = 3600'000'000;
   CountRules count_rules;
   double low_stock_hysteresis_pct = 10.0;
+  bool own_all_shards = true;  // false: cluster node, shards come by acquire()
 };
+
+// UNAVAILABLE "shard N is not served by this node", marked so that a router
+// can tell it from other failures (isShardNotServed) and send the request to
+// the shard's owner instead.
+absl::Status shardNotServed(ShardId shard);
+bool isShardNotServed(const absl::Status& status);
 
 // The completion of a task: called once, after the batch's commit, with its
 // status (OK, or the store's error when the batch was rolled back).
@@ -50,6 +66,9 @@ struct Task {
   // Runs on the shard's writer inside a batch. Must not block (besides the
   // store read of a back-dated count).
   std::function<Completion(ShardTxn&)> run;
+  // Set instead of run: a control step (acquire/release) run alone on the
+  // writer thread between batches.
+  std::function<void()> control;
 };
 
 class Engine {
@@ -60,9 +79,28 @@ class Engine {
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
-  // Loads every shard from the store, seeds the EventLog and re-evaluates the
-  // alert rules. Call once, before start().
+  // own_all_shards: loads every shard from the store, seeds the EventLog and
+  // re-evaluates the alert rules. Otherwise only seeds the EventLog with the
+  // store's last seqs. Call once, before start().
   absl::Status recover();
+
+  // ---- cluster ownership (after start()) ----
+  bool serves(ShardId shard) const { return m_owned[shard].load(std::memory_order_acquire); }
+  // Loads `shard` from the store (its lease, with the epoch, must already be
+  // held) and starts serving it; `done` gets the outcome, on the writer.
+  void acquire(ShardId shard, std::function<void(absl::Status)> done);
+  // Stops taking tasks for `shard`, lets the queued ones finish, drops its
+  // state; then calls `done` on the writer. After done, nothing more is
+  // committed to the shard by this engine.
+  void release(ShardId shard, std::function<void()> done);
+  // Steady-clock deadline (micros since the steady epoch, 0: none) after
+  // which no batch touching `shard` is committed.
+  void setLeaseDeadline(ShardId shard, std::int64_t steady_micros);
+  // Called (from a writer) for every idempotency record of an acquired shard.
+  void setRequestLoadedHook(std::function<void(const RequestRecord&)> hook);
+  // Called (from a writer) when the store fenced a commit or a lease ran out:
+  // ownership must be checked now.
+  void setLeaseLostHook(std::function<void()> hook);
   void start();
   // Refuses new tasks, drains and commits what is queued, joins the writers.
   void stop();
@@ -99,6 +137,9 @@ class Engine {
   void evaluateAlerts(ShardState& st, const ShardTxn& txn);
   void evaluateItem(ItemId item, ItemTotals& totals);
   void recountOpenHolds(Writer& w);  // only from w's thread (or before start)
+  // Expiries and alert rules of a freshly loaded shard.
+  void reviveShard(Writer& w, ShardState& st);
+  bool leaseExpired(ShardId shard) const;
 
   Store& m_store;
   const Clock& m_clock;
@@ -109,6 +150,10 @@ class Engine {
   const EngineOptions m_options;
   std::vector<std::unique_ptr<ShardState>> m_shards;  // index = shard id
   std::vector<std::unique_ptr<Writer>> m_writers;
+  std::array<std::atomic<bool>, kShardCount> m_owned{};
+  std::array<std::atomic<std::int64_t>, kShardCount> m_leaseUntil{};
+  std::function<void(const RequestRecord&)> m_onRequestLoaded;  // set before start
+  std::function<void()> m_onLeaseLost;                          // set before start
   std::atomic<bool> m_accepting{false};
   std::atomic<bool> m_stopping{false};
   Micros m_lastPrune = 0;  // writer 0 only

@@ -24,6 +24,14 @@ void EventLog::publish(std::shared_ptr<const std::vector<LedgerEntry>> entries) 
   {
     std::lock_guard lock(m_mutex);
     const ShardId shard = entries->front().shard;
+    if (entries->back().seq <= m_committed[shard]) return;  // published already
+    if (entries->front().seq <= m_committed[shard]) {
+      const Seq have = m_committed[shard];
+      auto fresh = std::make_shared<std::vector<LedgerEntry>>();
+      for (const auto& e : *entries)
+        if (e.seq > have) fresh->push_back(e);
+      entries = std::move(fresh);
+    }
     m_committed[shard] = std::max(m_committed[shard], entries->back().seq);
     m_tailSize += entries->size();
     m_tail.push_back(Batch{m_nextPosition++, std::move(entries)});
@@ -40,8 +48,26 @@ void EventLog::publish(std::shared_ptr<const std::vector<LedgerEntry>> entries) 
   }
 }
 
+void EventLog::advance(ShardId shard, Seq seq) {
+  std::lock_guard lock(m_mutex);
+  m_committed[shard] = std::max(m_committed[shard], seq);
+}
+
 absl::StatusOr<std::unique_ptr<WatchSession>> EventLog::subscribe(const Cursor& from,
                                                                   std::vector<ShardId> shards) {
+  bool ahead = false;
+  {
+    std::lock_guard lock(m_mutex);
+    for (ShardId s = 0; s < kShardCount && !ahead; ++s) ahead = from[s] > m_committed[s];
+  }
+  if (ahead) {
+    // Maybe only this view is behind: ask the store, the ledger's truth.
+    auto seqs = m_store.lastSeqs();
+    if (!seqs.ok()) return seqs.status();
+    std::lock_guard lock(m_mutex);
+    for (ShardId s = 0; s < kShardCount; ++s)
+      m_committed[s] = std::max(m_committed[s], (*seqs)[s]);
+  }
   std::vector<bool> watched(kShardCount, shards.empty());
   for (ShardId s : shards) {
     if (s >= kShardCount)

@@ -35,12 +35,21 @@ class EventLog {
 
   // Sets the committed seq per shard at start-up (before any publish).
   void reset(const Cursor& committed);
-  // Called by a shard's writer after commit: entries of one shard, ascending seq,
-  // contiguous with what was published before for that shard.
+  // Called after a commit (by the shard's writer) or by a ledger follower
+  // (a cluster node reading what other nodes committed): entries of one
+  // shard, ascending seq. Entries at or below the shard's committed seq are
+  // dropped (the writer and the follower may both publish an entry). A batch
+  // that starts past committed+1 is kept: sessions notice the gap and read
+  // the missing entries from the store, where they are committed.
   void publish(std::shared_ptr<const std::vector<LedgerEntry>> entries);
+  // Raises the shard's committed seq without entries (a shard acquired by
+  // this node); sessions read what they lack from the store.
+  void advance(ShardId shard, Seq seq);
 
   // A session that delivers entries after `from`. `shards` empty: all shards.
-  // FAILED_PRECONDITION when the cursor is ahead of the ledger (another data set).
+  // FAILED_PRECONDITION when the cursor is ahead of the ledger (another data
+  // set) — checked against the store's last seqs before refusing, since in a
+  // cluster this node may not have followed the newest commits yet.
   absl::StatusOr<std::unique_ptr<WatchSession>> subscribe(const Cursor& from,
                                                           std::vector<ShardId> shards = {});
   Cursor committed() const;

@@ -63,6 +63,7 @@ class InventoryService::Impl {
     e.idempotency_window = o.idempotency_window;
     e.count_rules = CountRules{o.count_variance_abs, o.count_variance_pct};
     e.low_stock_hysteresis_pct = o.low_stock_hysteresis_pct;
+    e.own_all_shards = !o.cluster_member;
     return e;
   }
 
@@ -118,6 +119,11 @@ absl::StatusOr<std::unique_ptr<InventoryService>> InventoryService::start(Store&
   impl->ledger_id = store.ledgerId();
   if (auto s = impl->catalog.load(); !s.ok()) return s;
   if (auto s = impl->alerts.load(); !s.ok()) return s;
+  impl->catalog.setShared(options.cluster_member);
+  Impl* raw = impl.get();
+  impl->engine.setRequestLoadedHook([raw](const RequestRecord& r) {
+    (void)raw->registry.claim("request_id", r.request_id, r.fingerprint, raw->clock.now());
+  });
   if (auto s = impl->engine.recover(); !s.ok()) return s;
   const Micros now = clock.now();
   impl->engine.forEachRequest([&](const RequestRecord& r) {
@@ -143,6 +149,42 @@ std::array<Seq, kShardCount> InventoryService::lastSeqs() const {
 }
 std::size_t InventoryService::queueDepth() const { return m_impl->engine.queueDepth(); }
 std::size_t InventoryService::openHolds() const { return m_impl->engine.openHolds(); }
+Engine& InventoryService::engine() { return m_impl->engine; }
+
+absl::StatusOr<std::vector<ShardId>> InventoryService::orderShards(const std::string& order_id) {
+  if (auto s = validateId("order_id", order_id); !s.ok()) return s;
+  return m_impl->store.findOrderShards(order_id);
+}
+
+absl::StatusOr<ShardId> InventoryService::countShard(const std::string& count_id) {
+  if (auto s = validateId("count_id", count_id); !s.ok()) return s;
+  auto c = m_impl->store.findCount(count_id);
+  if (!c.ok()) return c.status();
+  if (!*c) return absl::NotFoundError(absl::StrCat("count_id: no count '", count_id, "'"));
+  return (*c)->shard;
+}
+
+std::uint64_t requestFingerprint(const ReserveRequest& r) {
+  Fingerprint fp;
+  fp.add("reserve").add(r.order_id).add(r.ttl);
+  for (const auto& l : r.lines) fp.add(l.sku).add(l.location).add(l.quantity);
+  return fp.value();
+}
+
+std::uint64_t requestFingerprint(const CommitRequest& r) {
+  Fingerprint fp;
+  fp.add("commit").add(r.order_id);
+  for (const auto& l : r.lines) fp.add(l.sku).add(l.location).add(l.quantity);
+  return fp.value();
+}
+
+std::uint64_t requestFingerprint(const ReleaseRequest& r) {
+  return Fingerprint().add("release").add(r.order_id).value();
+}
+
+std::uint64_t undoFingerprint(std::uint64_t reserve_fingerprint) {
+  return Fingerprint().add("undo").add(static_cast<std::int64_t>(reserve_fingerprint)).value();
+}
 
 // ------------------------------------------------------------------ apply
 
@@ -399,8 +441,6 @@ void InventoryService::reserve(ReserveRequest r, Done<OrderResult> done) {
     return refuse(absl::InvalidArgumentError(absl::StrCat(
         "ttl_seconds: exceeds the limit of ", d.options.max_hold_ttl / 1'000'000, " s")));
   const Micros ttl = r.ttl == 0 ? d.options.default_hold_ttl : r.ttl;
-  Fingerprint fp;
-  fp.add("reserve").add(r.order_id).add(r.ttl);
   std::map<ShardId, std::vector<HoldLine>> byShard;
   for (std::size_t i = 0; i < r.lines.size(); ++i) {
     const auto& l = r.lines[i];
@@ -410,13 +450,18 @@ void InventoryService::reserve(ReserveRequest r, Done<OrderResult> done) {
     auto loc = d.resolveLocation(path + ".location", l.location);
     if (!loc.ok()) return refuse(loc.status());
     if (auto s = validateQuantity(path + ".quantity", l.quantity, false); !s.ok()) return refuse(s);
-    fp.add(l.sku).add(l.location).add(l.quantity);
+    if (r.part && std::find(r.part->shards.begin(), r.part->shards.end(), item->shard) ==
+                      r.part->shards.end())
+      return refuse(absl::InvalidArgumentError(
+          absl::StrCat(path, ".sku: not on the shards of this request part")));
     byShard[item->shard].push_back(HoldLine{item->id, loc->id, l.quantity});
   }
-  const std::uint64_t fingerprint = fp.value();
+  const std::uint64_t fingerprint = r.part ? r.part->fingerprint : requestFingerprint(r);
   const Micros now = d.clock.now();
-  if (auto s = d.registry.claim("request_id", r.request_id, fingerprint, now); !s.ok())
-    return refuse(s);
+  if (!r.part) {
+    if (auto s = d.registry.claim("request_id", r.request_id, fingerprint, now); !s.ok())
+      return refuse(s);
+  }
 
   auto call = std::make_shared<OrderCall>();
   auto cmds = std::make_shared<std::map<ShardId, HoldCmd>>();
@@ -465,8 +510,8 @@ void InventoryService::reserve(ReserveRequest r, Done<OrderResult> done) {
     cmd.order_id = order;
     cmd.commit = false;
     cmd.actor = actor;
-    cmd.reason = "reservation failed on another shard";
-    cmd.fingerprint = Fingerprint().add("undo").add(static_cast<std::int64_t>(fingerprint)).value();
+    cmd.reason = kUndoReason;
+    cmd.fingerprint = undoFingerprint(fingerprint);
     fanOut(dp->engine, undo, [cmd](ShardTxn& txn, ShardId, bool* rep, Micros*, std::vector<ItemId>*) {
       return txn.closeHold(cmd, rep);
     });
@@ -495,8 +540,10 @@ void refuseOrder(Stats& stats, const Done<OrderResult>& done, absl::Status s) {
 
 // Commit and Release: closes the order's hold on every shard that has one.
 // `ship` (commit with lines only) gives the quantities to ship per shard.
+// `part`: only these shards, no registry claim (see RequestPart).
 static void closeOrder(InventoryService::Impl& d, CloseHoldCmd base,
-                       std::map<ShardId, std::vector<HoldLine>> ship, Done<OrderResult> done);
+                       std::map<ShardId, std::vector<HoldLine>> ship,
+                       std::optional<RequestPart> part, Done<OrderResult> done);
 
 void InventoryService::commitOrder(CommitRequest r, Done<OrderResult> done) {
   Impl& d = *m_impl;
@@ -507,8 +554,6 @@ void InventoryService::commitOrder(CommitRequest r, Done<OrderResult> done) {
   if (r.lines.size() > kMaxBatchMovements)
     return refuse(absl::InvalidArgumentError(
         absl::StrCat("lines: ", r.lines.size(), " exceeds the limit of ", kMaxBatchMovements)));
-  Fingerprint fp;
-  fp.add("commit").add(r.order_id);
   std::map<ShardId, std::vector<HoldLine>> ship;
   for (std::size_t i = 0; i < r.lines.size(); ++i) {
     const auto& l = r.lines[i];
@@ -519,17 +564,16 @@ void InventoryService::commitOrder(CommitRequest r, Done<OrderResult> done) {
     if (!loc.ok()) return refuse(loc.status());
     if (l.quantity < 0 || l.quantity > kMaxQuantity)
       return refuse(absl::InvalidArgumentError(path + ".quantity: must be between 0 and 1e12"));
-    fp.add(l.sku).add(l.location).add(l.quantity);
     ship[item->shard].push_back(HoldLine{item->id, loc->id, l.quantity});
   }
   CloseHoldCmd base;
   base.request_id = r.request_id;
   base.order_id = r.order_id;
   base.commit = true;
-  base.ship_all = r.lines.empty();
+  base.ship_all = r.part ? !r.part->whole_has_lines : r.lines.empty();
   base.actor = actorOr(r.actor);
-  base.fingerprint = fp.value();
-  closeOrder(d, std::move(base), std::move(ship), std::move(done));
+  base.fingerprint = r.part ? r.part->fingerprint : requestFingerprint(r);
+  closeOrder(d, std::move(base), std::move(ship), std::move(r.part), std::move(done));
 }
 
 void InventoryService::releaseOrder(ReleaseRequest r, Done<OrderResult> done) {
@@ -545,14 +589,16 @@ void InventoryService::releaseOrder(ReleaseRequest r, Done<OrderResult> done) {
   base.commit = false;
   base.actor = actorOr(r.actor);
   base.reason = r.reason.empty() ? "released" : r.reason;
-  base.fingerprint = Fingerprint().add("release").add(r.order_id).value();
-  closeOrder(d, std::move(base), {}, std::move(done));
+  base.fingerprint = r.part ? r.part->fingerprint : requestFingerprint(r);
+  closeOrder(d, std::move(base), {}, std::move(r.part), std::move(done));
 }
 
 static void closeOrder(InventoryService::Impl& d, CloseHoldCmd base,
-                       std::map<ShardId, std::vector<HoldLine>> ship, Done<OrderResult> done) {
+                       std::map<ShardId, std::vector<HoldLine>> ship,
+                       std::optional<RequestPart> part, Done<OrderResult> done) {
   auto refuse = [&](absl::Status s) { refuseOrder(d.stats, done, std::move(s)); };
-  auto shards = d.store.findOrderShards(base.order_id);
+  auto shards = part ? absl::StatusOr<std::vector<ShardId>>(part->shards)
+                     : d.store.findOrderShards(base.order_id);
   if (!shards.ok()) return refuse(shards.status());
   if (shards->empty())
     return refuse(absl::NotFoundError(
@@ -562,9 +608,11 @@ static void closeOrder(InventoryService::Impl& d, CloseHoldCmd base,
       return refuse(absl::FailedPreconditionError(
           absl::StrCat("lines: order '", base.order_id, "' holds nothing of SKU '",
                        d.catalog.skuOf(lines.front().item), "'")));
-  if (auto s = d.registry.claim("request_id", base.request_id, base.fingerprint, d.clock.now());
-      !s.ok())
-    return refuse(s);
+  if (!part) {
+    if (auto s = d.registry.claim("request_id", base.request_id, base.fingerprint, d.clock.now());
+        !s.ok())
+      return refuse(s);
+  }
   auto call = std::make_shared<OrderCall>();
   call->shards = *shards;
   InventoryService::Impl* dp = &d;
@@ -681,9 +729,32 @@ void InventoryService::snapshot(ShardId shard, Done<absl::StatusOr<ShardSnapshot
   Impl& d = *m_impl;
   if (shard >= kShardCount)
     return done(absl::InvalidArgumentError(absl::StrCat("shards: ", shard, " is not a shard (0..255)")));
+  Impl* dp = &d;
+  if (d.options.cluster_member && !d.engine.serves(shard)) {
+    // Another node writes the shard: one consistent read of the store.
+    auto read = d.store.shardBalances(shard);
+    if (!read.ok()) return done(read.status());
+    ShardSnapshot snap;
+    snap.shard = shard;
+    snap.seq = read->first;
+    for (auto& b : read->second) {
+      StockRow row;
+      row.item = dp->catalog.itemById(b.item).value_or(Item{});
+      row.item.id = b.item;
+      row.location = dp->catalog.locationById(b.location).value_or(Location{});
+      row.location.id = b.location;
+      row.balance = b.balance;
+      row.updated_at = b.last_ts;
+      snap.rows.push_back(std::move(row));
+    }
+    std::sort(snap.rows.begin(), snap.rows.end(), [](const StockRow& a, const StockRow& b) {
+      return a.item.sku != b.item.sku ? a.item.sku < b.item.sku
+                                      : a.location.name() < b.location.name();
+    });
+    return done(std::move(snap));
+  }
   Task task;
   task.shard = shard;
-  Impl* dp = &d;
   task.run = [dp, shard, done](ShardTxn& txn) -> Completion {
     auto snap = std::make_shared<ShardSnapshot>();
     snap->shard = shard;

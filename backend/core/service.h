@@ -31,6 +31,8 @@
 
 namespace depot {
 
+class Engine;
+
 template <typename T>
 using Done = std::function<void(T)>;
 
@@ -51,7 +53,19 @@ struct OrderLine {
   Qty quantity = 0;
 };
 
+// Set on the part of a request that another node coordinates across the
+// cluster (its shards span nodes): only `shards` are touched here, the
+// request_id is not claimed again, and `fingerprint` is the whole request's
+// (requestFingerprint), so a shard's remembered result matches the same
+// request however it was split.
+struct RequestPart {
+  std::uint64_t fingerprint = 0;
+  std::vector<ShardId> shards;
+  bool whole_has_lines = false;  // Commit: the whole request named lines (ship these only)
+};
+
 struct ReserveRequest {
+  std::optional<RequestPart> part;
   std::string request_id;
   std::string order_id;
   std::vector<OrderLine> lines;
@@ -60,6 +74,7 @@ struct ReserveRequest {
 };
 
 struct CommitRequest {
+  std::optional<RequestPart> part;
   std::string request_id;
   std::string order_id;
   std::vector<OrderLine> lines;  // empty: ship everything held; else ship these, release the rest
@@ -67,11 +82,21 @@ struct CommitRequest {
 };
 
 struct ReleaseRequest {
+  std::optional<RequestPart> part;
   std::string request_id;
   std::string order_id;
   std::string actor;
   std::string reason;
 };
+
+// What a retry must repeat exactly to get the first result back.
+std::uint64_t requestFingerprint(const ReserveRequest& r);
+std::uint64_t requestFingerprint(const CommitRequest& r);
+std::uint64_t requestFingerprint(const ReleaseRequest& r);
+// The saga's undo of a reservation that failed on another shard: request_id
+// `<id>~undo`, reason kUndoReason, this fingerprint.
+std::uint64_t undoFingerprint(std::uint64_t reserve_fingerprint);
+inline constexpr const char* kUndoReason = "reservation failed on another shard";
 
 struct LineBalance {
   std::string sku;
@@ -152,6 +177,8 @@ struct ServiceOptions {
   double low_stock_hysteresis_pct = 10.0;   // resolve low stock at reorder point + this %
   Micros max_clock_skew = 300'000'000;      // counted_at may be this far ahead of now
   std::size_t watch_tail_entries = 1 << 20; // committed entries kept in memory for watchers
+  // A cluster node: serves only the shards it acquires (engine().acquire).
+  bool cluster_member = false;
 };
 
 class InventoryService {
@@ -205,6 +232,12 @@ class InventoryService {
   std::array<Seq, kShardCount> lastSeqs() const;  // committed, per shard
   std::size_t queueDepth() const;
   std::size_t openHolds() const;
+  // Shard ownership (cluster): acquire/release, leases, hooks.
+  Engine& engine();
+  // The shards holding a hold of `order_id` (from the store).
+  absl::StatusOr<std::vector<ShardId>> orderShards(const std::string& order_id);
+  // The shard of a stocktake count (from the store); NOT_FOUND if unknown.
+  absl::StatusOr<ShardId> countShard(const std::string& count_id);
 
   class Impl;  // defined in service.cpp only
 

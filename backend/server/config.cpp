@@ -70,6 +70,24 @@ ParseOutcome parseCommandLine(int argc, const char* const* argv, DaemonConfig& c
   app.add_option("--log-level", config.log_level, "debug, info, warn or error")
       ->capture_default_str()
       ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
+  app.add_option("--store", config.store,
+                 "Store engine: sqlite (embedded, one node) or postgres (a cluster member)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"sqlite", "postgres"}));
+  app.add_option("--pg-dsn", config.pg_dsn,
+                 "PostgreSQL connection string (--store postgres); a multi-host string with "
+                 "target_session_attrs=read-write follows a promoted standby")
+      ->type_name("DSN");
+  app.add_option("--advertise", config.advertise,
+                 "gRPC address other nodes use to reach this one [default: --listen]")
+      ->type_name("HOST:PORT")
+      ->check(CLI::Validator(checkHostPort, ""));
+  app.add_option("--lease-ttl", config.lease_ttl_s,
+                 "Shard lease time-to-live in seconds (--store postgres); a dead node's shards "
+                 "move after about this long")
+      ->capture_default_str()
+      ->type_name("SECONDS")
+      ->check(CLI::Range(1, 600));
   app.add_flag("--verify", config.verify,
                "Audit the ledger of --data-dir against the balances and exit "
                "(0 clean, 1 mismatches, 2 usage error)");
@@ -90,7 +108,18 @@ ParseOutcome parseCommandLine(int argc, const char* const* argv, DaemonConfig& c
     outcome.output = std::string("error: ") + e.what() + "\n\n" + app.help();
     return outcome;
   }
-  if (config.verify && config.data_dir.empty()) {
+  if (config.store == "postgres" && config.pg_dsn.empty()) {
+    outcome.exit_code = 2;
+    outcome.output = "error: --store postgres requires --pg-dsn DSN\n\n" + app.help();
+    return outcome;
+  }
+  if (config.store == "sqlite" && !config.pg_dsn.empty()) {
+    outcome.exit_code = 2;
+    outcome.output = "error: --pg-dsn needs --store postgres\n\n" + app.help();
+    return outcome;
+  }
+  if (config.advertise.empty()) config.advertise = config.listen;
+  if (config.verify && config.data_dir.empty() && config.store == "sqlite") {
     outcome.exit_code = 2;
     outcome.output = "error: --verify requires --data-dir DIR\n\n" + app.help();
     return outcome;

@@ -4,7 +4,10 @@
 //   depotd [--data-dir DIR] [--listen HOST:PORT] [--metrics-listen HOST:PORT|off]
 //          [--config FILE] [--writers N] [--sync full|normal|off] [--node-id ID]
 //          [--log-level debug|info|warn|error]
+//          [--store sqlite|postgres] [--pg-dsn DSN] [--advertise HOST:PORT]
+//          [--lease-ttl SECONDS]
 //   depotd --verify --data-dir DIR
+//   depotd --verify --store postgres --pg-dsn DSN
 #pragma once
 
 #include <optional>
@@ -22,6 +25,10 @@ struct DaemonConfig {
   std::string node_id;  // default: the host name
   std::string log_level = "info";
   bool verify = false;
+  std::string store = "sqlite";  // "postgres": a cluster member
+  std::string pg_dsn;
+  std::string advertise;  // resolved: --listen when not given
+  int lease_ttl_s = 5;
 };
 
 // $XDG_DATA_HOME/depot, else $HOME/.local/share/depot, else ./depot-data.

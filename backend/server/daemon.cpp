@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <numeric>
 #include <system_error>
+#include <thread>
 
 #include "core/clock.h"
 #include "core/ledger_verifier.h"
@@ -15,6 +16,11 @@
 #include "server/metrics.h"
 #include "server/metrics_http.h"
 #include "server/server.h"
+#include "core/ledger_follower.h"
+#include "server/cluster_node.h"
+#include "server/cluster_router.h"
+#include "store/postgres/postgres_cluster.h"
+#include "store/postgres/postgres_store.h"
 #include "store/sqlite/sqlite_store.h"
 
 namespace depot::server {
@@ -66,33 +72,49 @@ int runDaemon(const DaemonConfig& config) {
       .kv("writers", config.writers)
       .kv("sync", config.sync);
 
-  std::error_code ec;
-  std::filesystem::create_directories(config.data_dir, ec);
-  if (ec) {
-    logError("data_dir_failed").kv("data_dir", config.data_dir).kv("error", ec.message());
-    return 1;
-  }
-  const std::string dbPath = (std::filesystem::path(config.data_dir) / "depot.db").string();
+  const bool clustered = config.store == "postgres";
   auto started = std::chrono::steady_clock::now();
-  SqliteStore::Options storeOptions;
-  storeOptions.path = dbPath;
-  storeOptions.sync = parseSync(config.sync);
-  auto store = SqliteStore::open(storeOptions);
-  if (!store.ok()) {
-    logError("store_open_failed").kv("path", dbPath).kv("error", store.status().ToString());
-    return 1;
+  std::unique_ptr<Store> store;
+  if (clustered) {
+    PostgresStore::Options pgOptions;
+    pgOptions.dsn = config.pg_dsn;
+    auto pg = PostgresStore::open(pgOptions);
+    if (!pg.ok()) {
+      logError("store_open_failed").kv("store", "postgres").kv("error", pg.status().ToString());
+      std::fprintf(stderr, "depotd: %s\n", pg.status().ToString().c_str());
+      return 1;
+    }
+    store = std::move(*pg);
+  } else {
+    std::error_code ec;
+    std::filesystem::create_directories(config.data_dir, ec);
+    if (ec) {
+      logError("data_dir_failed").kv("data_dir", config.data_dir).kv("error", ec.message());
+      return 1;
+    }
+    const std::string dbPath = (std::filesystem::path(config.data_dir) / "depot.db").string();
+    SqliteStore::Options storeOptions;
+    storeOptions.path = dbPath;
+    storeOptions.sync = parseSync(config.sync);
+    auto sqlite = SqliteStore::open(storeOptions);
+    if (!sqlite.ok()) {
+      logError("store_open_failed").kv("path", dbPath).kv("error", sqlite.status().ToString());
+      return 1;
+    }
+    store = std::move(*sqlite);
   }
   logInfo("store_opened")
-      .kv("path", dbPath)
-      .kv("ledger_id", (*store)->ledgerId())
-      .kv("schema_version", (*store)->schemaVersion())
+      .kv("store", config.store)
+      .kv("ledger_id", store->ledgerId())
+      .kv("schema_version", store->schemaVersion())
       .kv("ms", millisSince(started));
 
   started = std::chrono::steady_clock::now();
   SystemClock clock;
   ServiceOptions serviceOptions;
   serviceOptions.writers = config.writers;
-  auto core = InventoryService::start(**store, clock, serviceOptions);
+  serviceOptions.cluster_member = clustered;
+  auto core = InventoryService::start(*store, clock, serviceOptions);
   if (!core.ok()) {
     logError("recovery_failed").kv("error", core.status().ToString());
     return 1;
@@ -127,9 +149,52 @@ int runDaemon(const DaemonConfig& config) {
     logInfo("listening").kv("what", "metrics").kv("addr", config.metrics_listen);
   }
 
+  // A cluster member: leases, routing and the ledger follower.
+  std::unique_ptr<PostgresCluster> cluster;
+  std::unique_ptr<ClusterNode> node;
+  std::unique_ptr<ClusterRouter> router;
+  std::unique_ptr<LedgerListener> listener;
+  std::unique_ptr<LedgerFollower> follower;
+  if (clustered) {
+    PostgresCluster::Options co;
+    co.dsn = config.pg_dsn;
+    co.node_id = config.node_id;
+    co.endpoint = config.advertise;
+    co.lease_ttl = std::chrono::seconds(config.lease_ttl_s);
+    auto c = PostgresCluster::create(co);
+    if (!c.ok()) {
+      std::fprintf(stderr, "depotd: %s\n", std::string(c.status().message()).c_str());
+      (*core)->stop();
+      return 2;
+    }
+    cluster = std::move(*c);
+    node = std::make_unique<ClusterNode>(*cluster, **core);
+    ClusterNode* n = node.get();
+    router = std::make_unique<ClusterRouter>(**core, config.node_id,
+                                             [n](ShardId s) { return n->route(s); });
+    listener = std::make_unique<LedgerListener>(config.pg_dsn);
+    LedgerListener* l = listener.get();
+    follower = std::make_unique<LedgerFollower>(
+        *store, (*core)->events(), [l](std::chrono::milliseconds timeout) {
+          auto woken = l->wait(timeout);
+          if (woken.ok()) return *woken;
+          std::this_thread::sleep_for(timeout);  // PostgreSQL away: poll on the timer
+          return false;
+        });
+    node->start();
+    follower->start();
+    logInfo("cluster_joined")
+        .kv("node_id", config.node_id)
+        .kv("advertise", config.advertise)
+        .kv("lease_ttl_s", config.lease_ttl_s)
+        .kv("shards_served", static_cast<std::uint64_t>(node->shardsServed()));
+  }
+
   ServerOptions serverOptions;
   serverOptions.listen = config.listen;
   serverOptions.node_id = config.node_id;
+  serverOptions.router = router.get();
+  serverOptions.cluster = node.get();
   auto server = DepotServer::start(**core, metrics, serverOptions);
   if (!server.ok()) {
     logError("listen_failed")
@@ -138,6 +203,8 @@ int runDaemon(const DaemonConfig& config) {
         .kv("error", std::string(server.status().message()));
     std::fprintf(stderr, "depotd: %s\n", std::string(server.status().message()).c_str());
     if (http) http->stop();
+    if (node) node->stop();
+    if (follower) follower->stop();
     (*core)->stop();
     return 1;
   }
@@ -147,19 +214,54 @@ int runDaemon(const DaemonConfig& config) {
   const auto shutdownStart = std::chrono::steady_clock::now();
   logInfo("shutdown_begin").kv("signal", sig == SIGTERM ? "SIGTERM" : "SIGINT");
   (*server)->shutdown(std::chrono::seconds(5));
+  if (node) node->stop();  // hands every shard over before the writers stop
+  if (follower) follower->stop();
   logInfo("shutdown_core_stopping")
       .kv("queue_depth", static_cast<std::uint64_t>((*core)->queueDepth()));
   (*core)->stop();
   logInfo("shutdown_core_stopped");
   if (http) http->stop();
   server->reset();
+  router.reset();
+  node.reset();
+  follower.reset();
   core->reset();
-  store->reset();
+  store.reset();
   logInfo("shutdown_complete").kv("ms", millisSince(shutdownStart));
   return 0;
 }
 
+namespace {
+// Replays the ledger against the balances, prints the report; the exit code.
+int reportVerify(Store& store, const std::string& what) {
+  const auto started = std::chrono::steady_clock::now();
+  VerifyReport report;
+  absl::Status st = verifyLedger(store, report);
+  std::printf("depotd --verify %s\n%s", what.c_str(), report.format().c_str());
+  std::printf("elapsed_ms=%.1f\n", millisSince(started));
+  std::fflush(stdout);
+  if (!st.ok()) {
+    std::fprintf(stderr, "depotd --verify: cannot read the store: %s\n", st.ToString().c_str());
+    return 1;
+  }
+  return report.clean() ? 0 : 1;
+}
+}  // namespace
+
 int runVerify(const DaemonConfig& config) {
+  if (config.store == "postgres") {
+    PostgresStore::Options pgOptions;
+    pgOptions.dsn = config.pg_dsn;
+    pgOptions.read_connections = 2;
+    pgOptions.statement_timeout = std::chrono::minutes(10);
+    auto pg = PostgresStore::open(pgOptions);
+    if (!pg.ok()) {
+      std::fprintf(stderr, "depotd --verify: cannot open PostgreSQL: %s\n",
+                   pg.status().ToString().c_str());
+      return 1;
+    }
+    return reportVerify(**pg, "postgres ledger " + (*pg)->ledgerId());
+  }
   const std::filesystem::path dbPath = std::filesystem::path(config.data_dir) / "depot.db";
   std::error_code ec;
   if (!std::filesystem::is_regular_file(dbPath, ec)) {
@@ -175,17 +277,7 @@ int runVerify(const DaemonConfig& config) {
                  store.status().ToString().c_str());
     return 1;
   }
-  const auto started = std::chrono::steady_clock::now();
-  VerifyReport report;
-  absl::Status st = verifyLedger(**store, report);
-  std::printf("depotd --verify %s\n%s", dbPath.string().c_str(), report.format().c_str());
-  std::printf("elapsed_ms=%.1f\n", millisSince(started));
-  std::fflush(stdout);
-  if (!st.ok()) {
-    std::fprintf(stderr, "depotd --verify: cannot read the store: %s\n", st.ToString().c_str());
-    return 1;
-  }
-  return report.clean() ? 0 : 1;
+  return reportVerify(**store, dbPath.string());
 }
 
 }  // namespace depot::server

@@ -1,6 +1,7 @@
 #include "server/inventory_service.h"
 
 #include "absl/strings/numbers.h"
+#include "server/cluster_router.h"
 #include "server/convert.h"
 #include "server/inventory_streams.h"
 #include "server/page_token.h"
@@ -27,8 +28,7 @@ void InventoryGrpcService::apply(const UnaryCall& call, const v1::ApplyRequest* 
     call.finish(movements.status());
     return;
   }
-  m_env.core.apply(std::move(*movements), req->linked(),
-                   [call, req, resp](absl::StatusOr<std::vector<MovementResult>> results) {
+  auto handle = [call, req, resp](absl::StatusOr<std::vector<MovementResult>> results) {
                      if (!results.ok()) {
                        call.finish(results.status());
                        return;
@@ -42,7 +42,11 @@ void InventoryGrpcService::apply(const UnaryCall& call, const v1::ApplyRequest* 
                        toProto((*results)[i], id, resp->add_results());
                      }
                      call.finish(absl::OkStatus());
-                   });
+  };
+  if (m_env.router && !call.forwarded())
+    m_env.router->apply(std::move(*movements), req->linked(), std::move(handle));
+  else
+    m_env.core.apply(std::move(*movements), req->linked(), std::move(handle));
 }
 
 grpc::ServerBidiReactor<v1::ApplyStreamRequest, v1::ApplyStreamResponse>*
@@ -64,10 +68,15 @@ void InventoryGrpcService::reserve(const UnaryCall& call, const v1::ReserveReque
   r.lines = fromProto(req->lines());
   r.ttl = req->ttl_seconds() * 1'000'000;
   r.actor = req->actor();
-  m_env.core.reserve(std::move(r), [call, req, resp](OrderResult result) {
+  r.part = call.part();
+  auto handle = [call, req, resp](OrderResult result) {
     if (result.status.ok()) toProto(result, req->order_id(), resp);
     call.finish(result.status);
-  });
+  };
+  if (m_env.router && !call.forwarded())
+    m_env.router->reserve(std::move(r), std::move(handle));
+  else
+    m_env.core.reserve(std::move(r), std::move(handle));
 }
 
 void InventoryGrpcService::commit(const UnaryCall& call, const v1::CommitRequest* req,
@@ -77,10 +86,15 @@ void InventoryGrpcService::commit(const UnaryCall& call, const v1::CommitRequest
   r.order_id = req->order_id();
   r.lines = fromProto(req->lines());
   r.actor = req->actor();
-  m_env.core.commitOrder(std::move(r), [call, req, resp](OrderResult result) {
+  r.part = call.part();
+  auto handle = [call, req, resp](OrderResult result) {
     if (result.status.ok()) toProto(result, req->order_id(), resp);
     call.finish(result.status);
-  });
+  };
+  if (m_env.router && !call.forwarded())
+    m_env.router->commitOrder(std::move(r), std::move(handle));
+  else
+    m_env.core.commitOrder(std::move(r), std::move(handle));
 }
 
 void InventoryGrpcService::release(const UnaryCall& call, const v1::ReleaseRequest* req,
@@ -90,14 +104,35 @@ void InventoryGrpcService::release(const UnaryCall& call, const v1::ReleaseReque
   r.order_id = req->order_id();
   r.actor = req->actor();
   r.reason = req->reason();
-  m_env.core.releaseOrder(std::move(r), [call, req, resp](OrderResult result) {
+  r.part = call.part();
+  auto handle = [call, req, resp](OrderResult result) {
     if (result.status.ok()) toProto(result, req->order_id(), resp);
     call.finish(result.status);
-  });
+  };
+  if (m_env.router && !call.forwarded())
+    m_env.router->releaseOrder(std::move(r), std::move(handle));
+  else
+    m_env.core.releaseOrder(std::move(r), std::move(handle));
 }
 
 void InventoryGrpcService::getStock(const UnaryCall& call, const v1::GetStockRequest* req,
                                     v1::StockResponse* resp) {
+  if (m_env.router && !call.forwarded()) {
+    ShardRoute route = m_env.router->route(shardOf(req->sku()));
+    if (!route.local) {
+      // The owner answers from its in-memory state, consistent at a seq.
+      struct Fwd {
+        std::unique_ptr<grpc::ClientContext> ctx;
+      };
+      auto fwd = std::make_shared<Fwd>();
+      fwd->ctx = m_env.router->forwardContext();
+      m_env.router->inventory(route.endpoint)
+          .async()
+          ->GetStock(fwd->ctx.get(), req, resp,
+                     [call, fwd](grpc::Status s) { call.finish(fromGrpc(s)); });
+      return;
+    }
+  }
   m_env.core.getStock(req->sku(), [call, resp](absl::StatusOr<StockResult> result) {
     if (result.ok()) toProto(*result, resp);
     call.finish(result.status());

@@ -5,6 +5,7 @@
 
 #include <deque>
 
+#include "server/cluster_router.h"
 #include "server/convert.h"
 #include "server/log.h"
 #include "server/status.h"
@@ -92,11 +93,14 @@ class ApplyStreamReactor final
       ++m_queuedMessages;
     }
     // Called without m_mutex: the core may answer inline on this thread.
-    m_env.core.apply(std::move(movements), /*linked=*/false,
-                     [this, tag, n, start,
-                      ids = std::move(ids)](absl::StatusOr<std::vector<MovementResult>> results) {
-                       onResults(tag, n, start, ids, std::move(results));
-                     });
+    auto handle = [this, tag, n, start,
+                   ids = std::move(ids)](absl::StatusOr<std::vector<MovementResult>> results) {
+      onResults(tag, n, start, ids, std::move(results));
+    };
+    if (m_env.router)
+      m_env.router->apply(std::move(movements), /*linked=*/false, std::move(handle));
+    else
+      m_env.core.apply(std::move(movements), /*linked=*/false, std::move(handle));
     std::lock_guard lock(m_mutex);
     maybeReadLocked();
   }

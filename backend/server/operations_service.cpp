@@ -1,5 +1,9 @@
 #include "server/operations_service.h"
 
+#include <map>
+
+#include "server/cluster_node.h"
+
 #include "server/convert.h"
 #include "server/page_token.h"
 #include "server/str.h"
@@ -78,22 +82,47 @@ void OperationsGrpcService::listSilences(const UnaryCall& call, const v1::ListSi
 
 void OperationsGrpcService::clusterStatus(const UnaryCall& call, const v1::ClusterStatusRequest*,
                                           v1::ClusterStatusResponse* resp) {
-  // One node owns every shard with SQLite; a cluster engine will fill in
-  // its members and leases here.
-  auto* node = resp->add_nodes();
-  node->set_node_id(m_env.node_id);
-  node->set_endpoint(m_env.endpoint);
-  node->set_healthy(!m_env.streams.stopping());
-  node->set_shards_owned(kShardCount);
-  node->set_role("standalone");
   const auto seqs = m_env.core.lastSeqs();
-  for (ShardId s = 0; s < kShardCount; ++s) {
+  if (m_env.cluster == nullptr) {
+    // One node owns every shard with SQLite.
+    auto* node = resp->add_nodes();
+    node->set_node_id(m_env.node_id);
+    node->set_endpoint(m_env.endpoint);
+    node->set_healthy(!m_env.streams.stopping());
+    node->set_shards_owned(kShardCount);
+    node->set_role("standalone");
+    for (ShardId s = 0; s < kShardCount; ++s) {
+      auto* shard = resp->add_shards();
+      shard->set_shard(s);
+      shard->set_owner_node(m_env.node_id);
+      shard->set_epoch(1);
+      shard->set_last_seq(seqs[s]);
+      shard->set_lag(0);
+    }
+    return call.finish(absl::OkStatus());
+  }
+  // A cluster member: the view of the last lease tick (at most ttl/5 old).
+  const ClusterView view = m_env.cluster->lastView();
+  std::map<std::string, std::uint32_t> owned;
+  for (const auto& s : view.shards)
+    if (!s.owner.empty() && !s.expired) ++owned[s.owner];
+  for (const auto& n : view.nodes) {
+    auto* node = resp->add_nodes();
+    node->set_node_id(n.node_id);
+    node->set_endpoint(n.endpoint);
+    node->set_healthy(n.alive);
+    node->set_shards_owned(owned[n.node_id]);
+    node->set_role("member");
+  }
+  for (const auto& s : view.shards) {
     auto* shard = resp->add_shards();
-    shard->set_shard(s);
-    shard->set_owner_node(m_env.node_id);
-    shard->set_epoch(1);
-    shard->set_last_seq(seqs[s]);
-    shard->set_lag(0);
+    shard->set_shard(s.shard);
+    shard->set_owner_node(s.expired ? std::string() : s.owner);
+    shard->set_epoch(s.epoch);
+    shard->set_last_seq(s.last_seq);
+    // Entries committed in the store that this node's Watch has not yet
+    // delivered (cross-node Watch delay, in entries).
+    shard->set_lag(s.last_seq > seqs[s.shard] ? s.last_seq - seqs[s.shard] : 0);
   }
   call.finish(absl::OkStatus());
 }

@@ -21,12 +21,17 @@ class Server;
 
 namespace depot::server {
 
+class ClusterRouter;
+class ClusterNode;
+
 struct ServerOptions {
   std::string listen = "127.0.0.1:7070";  // host:port; port 0 picks one
   std::string node_id = "depot-1";
   int executor_threads = 2;
   std::chrono::milliseconds heartbeat{1000};
   std::size_t apply_stream_max_in_flight = 20000;
+  ClusterRouter* router = nullptr;  // cluster member (outlives the server)
+  ClusterNode* cluster = nullptr;
 };
 
 class DepotServer {

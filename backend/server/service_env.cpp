@@ -1,5 +1,6 @@
 #include "server/service_env.h"
 
+#include "server/cluster_router.h"
 #include "server/log.h"
 #include "server/status.h"
 #include "server/str.h"
@@ -15,6 +16,16 @@ void UnaryCall::finish(const absl::Status& status) const {
   m_metrics->observe(
       m_rpc, std::chrono::duration<double>(std::chrono::steady_clock::now() - m_start).count());
   m_reactor->Finish(toGrpcStatus(final));
+}
+
+bool UnaryCall::forwarded() const {
+  return m_ctx->client_metadata().count(kForwardedHeader) > 0;
+}
+
+std::optional<RequestPart> UnaryCall::part() const {
+  auto it = m_ctx->client_metadata().find(kPartHeader);
+  if (it == m_ctx->client_metadata().end()) return std::nullopt;
+  return decodePart(std::string_view(it->second.data(), it->second.size()));
 }
 
 absl::Status malformedRequest(const google::protobuf::Descriptor* type,

@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -22,6 +23,9 @@
 #include "server/stream_registry.h"
 
 namespace depot::server {
+
+class ClusterRouter;
+class ClusterNode;
 
 // The largest request message the server accepts (documented in
 // common.proto): every request within the API limits fits.
@@ -38,6 +42,8 @@ struct ServiceEnv {
   std::string endpoint;                            // the gRPC listen address, for ClusterStatus
   std::chrono::milliseconds heartbeat{1000};       // Watch heartbeat period
   std::size_t apply_stream_max_in_flight = 20000;  // movements per ApplyStream
+  ClusterRouter* router = nullptr;  // a cluster member: routes to shard owners
+  ClusterNode* cluster = nullptr;   // a cluster member: membership and leases
 };
 
 // The request and response of one unary RPC. The server registers every
@@ -67,20 +73,27 @@ struct UnaryState final : UnaryStateBase {
 // which stay valid while any copy is alive (callbacks capture a copy).
 class UnaryCall {
  public:
-  UnaryCall(ServiceEnv& env, grpc::ServerUnaryReactor* reactor, Rpc rpc,
+  UnaryCall(ServiceEnv& env, grpc::CallbackServerContext* ctx, Rpc rpc,
             std::shared_ptr<UnaryStateBase> state)
-      : m_metrics(&env.metrics),
-        m_reactor(reactor),
+      : m_ctx(ctx),
+        m_reactor(ctx->DefaultReactor()),
+        m_metrics(&env.metrics),
         m_rpc(rpc),
         m_start(std::chrono::steady_clock::now()),
         m_state(std::move(state)) {}
   // Serializes the response when `status` is OK, then Finish()es. Once.
   void finish(const absl::Status& status) const;
   grpc::ServerUnaryReactor* reactor() const { return m_reactor; }
+  // Sent by another node of the cluster (x-depot-forwarded): serve it here,
+  // never forward it again.
+  bool forwarded() const;
+  // The x-depot-part metadata of a forwarded part of a split order, if any.
+  std::optional<RequestPart> part() const;
 
  private:
-  ServerMetrics* m_metrics;
+  grpc::CallbackServerContext* m_ctx;
   grpc::ServerUnaryReactor* m_reactor;
+  ServerMetrics* m_metrics;
   Rpc m_rpc;
   std::chrono::steady_clock::time_point m_start;
   std::shared_ptr<UnaryStateBase> m_state;
@@ -96,7 +109,7 @@ grpc::ServerUnaryReactor* serveUnary(ServiceEnv& env, Rpc rpc, grpc::CallbackSer
                                      const grpc::ByteBuffer* in, grpc::ByteBuffer* out,
                                      Handler&& handler) {
   auto state = std::make_shared<UnaryState<Req, Resp>>(out);
-  UnaryCall call(env, ctx->DefaultReactor(), rpc, state);
+  UnaryCall call(env, ctx, rpc, state);
   grpc::ByteBuffer copy(*in);  // Deserialize consumes its input; slices are shared
   if (!grpc::SerializationTraits<Req>::Deserialize(&copy, &state->request).ok()) {
     call.finish(malformedRequest(Req::descriptor(), *in));

@@ -143,6 +143,14 @@ class Store {
   virtual absl::Status scanLedger(const std::function<bool(const LedgerEntry&)>& fn) = 0;
   // Every stored balance row (for --verify).
   virtual absl::Status scanBalances(const std::function<bool(const BalanceRow&)>& fn) = 0;
+  // The shard's balances and the seq they are exactly valid at, from one
+  // consistent read: for a node that does not own the shard (a cluster
+  // member answering Snapshot). Engines where one node owns every shard
+  // need not provide it (UNIMPLEMENTED).
+  virtual absl::StatusOr<std::pair<Seq, std::vector<BalanceRow>>> shardBalances(ShardId shard) {
+    (void)shard;
+    return absl::UnimplementedError("shardBalances: this store engine has a single writer node");
+  }
   // Last committed seq of every shard.
   virtual absl::StatusOr<std::array<Seq, kShardCount>> lastSeqs() = 0;
   // Shards holding a hold (open or closed) for `order_id`.

@@ -27,7 +27,7 @@ struct Migration {
 //   whose row lock serialises concurrent writers of a shard, so seqs are
 //   gap-free and visible in commit order. The lease work (issue 4) adds
 //   `lease_owner text, lease_expires_at bigint` to this row in a later
-//   migration and bumps epoch when a lease changes hands.
+//   migration and bumps epoch when a lease changes hands (version 4).
 // - depot_fence() raises SQLSTATE DP001 when a ShardCommit's epoch or
 //   expected last_seq does not match: the whole pipelined transaction rolls
 //   back and the client maps DP001 to FAILED_PRECONDITION.
@@ -181,6 +181,53 @@ $$)sql",
   created_at bigint NOT NULL,
   expires_at bigint NOT NULL))sql",
          "CREATE INDEX silences_expires ON silences(expires_at)",
+     }},
+    {"shard leases, cluster nodes, ledger notifications and cluster-wide alert ids",
+     {
+         // owner/lease_expires_at: the shard's lease. Times are the
+         // database's clock (now()), the one clock every node agrees on.
+         // Taking a lease bumps epoch; depot_fence() refuses an old epoch.
+         R"sql(ALTER TABLE shards ADD COLUMN owner text COLLATE "C",
+  ADD COLUMN lease_expires_at timestamptz)sql",
+         R"sql(CREATE TABLE nodes(
+  node_id text COLLATE "C" PRIMARY KEY,
+  endpoint text NOT NULL,
+  heartbeat_at timestamptz NOT NULL,
+  started_at timestamptz NOT NULL))sql",
+         // Alert ids from one sequence: several nodes raise alerts at once.
+         "CREATE SEQUENCE alert_ids",
+         "SELECT setval('alert_ids', (SELECT coalesce(max(id), 0) FROM alerts) + 1, false)",
+         // Same fencing as version 1, plus a wake-up for the nodes that
+         // follow the ledger (delivered at commit; identical payloads of one
+         // transaction are folded into one notification).
+         R"sql(CREATE OR REPLACE FUNCTION depot_fence(p_shard bigint[], p_epoch bigint[],
+                            p_expected bigint[], p_count bigint[], p_ts bigint[])
+RETURNS void LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+DECLARE
+  i integer;
+  cur_epoch bigint;
+  cur_seq bigint;
+  wrote boolean := false;
+BEGIN
+  FOR i IN 1 .. coalesce(array_length(p_shard, 1), 0) LOOP
+    UPDATE shards
+       SET last_seq = last_seq + p_count[i],
+           last_ts = CASE WHEN p_count[i] > 0 THEN p_ts[i] ELSE last_ts END
+     WHERE shard = p_shard[i] AND epoch = p_epoch[i] AND last_seq = p_expected[i];
+    IF NOT FOUND THEN
+      SELECT epoch, last_seq INTO cur_epoch, cur_seq FROM shards WHERE shard = p_shard[i];
+      RAISE EXCEPTION USING ERRCODE = 'DP001', MESSAGE = format(
+        'shard %s is fenced: the batch expects last_seq %s at epoch %s but the store '
+        'has %s; nothing in the batch was written',
+        p_shard[i], p_expected[i], p_epoch[i],
+        CASE WHEN cur_epoch IS NULL THEN 'no row for the shard'
+             ELSE format('last_seq %s at epoch %s', cur_seq, cur_epoch) END);
+    END IF;
+    IF p_count[i] > 0 THEN wrote := true; END IF;
+  END LOOP;
+  IF wrote THEN PERFORM pg_notify('depot_ledger', ''); END IF;
+END
+$$)sql",
      }},
 };
 

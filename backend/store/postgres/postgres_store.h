@@ -89,13 +89,16 @@ class PostgresStore final : public Store {
   // connection is held.
   absl::Status scanBalances(const std::function<bool(const BalanceRow&)>& fn) override;
   absl::StatusOr<std::array<Seq, kShardCount>> lastSeqs() override;
+  // One REPEATABLE READ transaction: the counter row's last_seq and the
+  // balances of the shard's items are from the same snapshot.
+  absl::StatusOr<std::pair<Seq, std::vector<BalanceRow>>> shardBalances(ShardId shard) override;
   absl::StatusOr<std::vector<ShardId>> findOrderShards(const std::string& order_id) override;
   absl::StatusOr<std::optional<CountRecord>> findCount(const std::string& count_id) override;
   absl::StatusOr<std::vector<CountRecord>> listCounts(CountState state, std::size_t limit) override;
 
   absl::StatusOr<std::vector<Alert>> loadAlerts(bool include_resolved) override;
   absl::Status saveAlert(const Alert& alert) override;
-  // max(stored id, last id returned by this object) + 1.
+  // From a database sequence: unique across every node of a cluster.
   absl::StatusOr<std::uint64_t> nextAlertId() override;
   absl::StatusOr<std::vector<Silence>> loadSilences(Micros active_at) override;
   absl::StatusOr<Silence> addSilence(const Silence& silence) override;
@@ -112,9 +115,6 @@ class PostgresStore final : public Store {
   const int m_schema_version;
   std::unique_ptr<pg::ConnectionPool> m_writer;   // one slot: holding it is the writer lock
   std::unique_ptr<pg::ConnectionPool> m_readers;  // reads and recovery
-
-  std::mutex m_alert_mutex;
-  std::uint64_t m_last_alert_id ABSL_GUARDED_BY(m_alert_mutex) = 0;
 };
 
 }  // namespace depot

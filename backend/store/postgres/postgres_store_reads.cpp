@@ -306,6 +306,27 @@ absl::Status PostgresStore::scanBalances(const std::function<bool(const BalanceR
   return pg::withContext((*conn)->run(end, deadline()).status(), "scanBalances");
 }
 
+absl::StatusOr<std::pair<Seq, std::vector<BalanceRow>>> PostgresStore::shardBalances(
+    ShardId shard) {
+  if (shard >= kShardCount)
+    return absl::InvalidArgumentError(cat("shard: ", shard, " is not a shard (0..255)"));
+  std::vector<Query> q;
+  q.push_back(Query{"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", {}});
+  q.push_back(Query{"SELECT last_seq FROM shards WHERE shard = $1", Params().addInt(shard)});
+  q.push_back(Query{"SELECT b.item, b.location, b.on_hand, b.reserved, b.last_ts FROM items i "
+                    "JOIN balances b ON b.item = i.id WHERE i.shard = $1",
+                    Params().addInt(shard)});
+  q.push_back(Query{"COMMIT", {}});
+  auto r = pg::runPipeline(*m_readers, deadline(), q, cat("shardBalances ", shard));
+  if (!r.ok()) return r.status();
+  std::pair<Seq, std::vector<BalanceRow>> out;
+  out.first = (*r)[1].rows() > 0 ? static_cast<Seq>((*r)[1].getInt(0, 0)) : 0;
+  const pg::Result& rows = (*r)[2];
+  out.second.reserve(static_cast<std::size_t>(rows.rows()));
+  for (int row = 0; row < rows.rows(); ++row) out.second.push_back(pg::readBalanceRow(rows, row));
+  return out;
+}
+
 absl::StatusOr<std::array<Seq, kShardCount>> PostgresStore::lastSeqs() {
   auto r = pg::runSingle(*m_readers, deadline(),
                          Query{"SELECT shard, last_seq FROM shards", {}}, "lastSeqs");
@@ -369,14 +390,23 @@ absl::StatusOr<std::vector<Alert>> PostgresStore::loadAlerts(bool include_resolv
   return alerts;
 }
 
+// From a sequence (schema version 4), so nodes raising alerts at once never
+// share an id. The sequence is first lifted past any stored id (an alert
+// saved with an id of its own); the advisory lock makes that lift and the
+// draw one step across nodes.
 absl::StatusOr<std::uint64_t> PostgresStore::nextAlertId() {
-  auto r = pg::runSingle(*m_readers, deadline(),
-                         Query{"SELECT coalesce(max(id), 0) FROM alerts", {}}, "nextAlertId");
+  constexpr std::int64_t kAlertIdLock = 0x4465706f7441L;  // "DepotA"
+  std::vector<Query> q;
+  q.push_back(Query{"BEGIN", {}});
+  q.push_back(Query{"SELECT pg_advisory_xact_lock($1)", Params().addInt(kAlertIdLock)});
+  q.push_back(Query{"SELECT setval('alert_ids', greatest((SELECT last_value FROM alert_ids), "
+                    "(SELECT coalesce(max(id), 0) FROM alerts), 1))",
+                    {}});
+  q.push_back(Query{"SELECT nextval('alert_ids')", {}});
+  q.push_back(Query{"COMMIT", {}});
+  auto r = pg::runPipeline(*m_readers, deadline(), q, "nextAlertId");
   if (!r.ok()) return r.status();
-  const auto stored_max = static_cast<std::uint64_t>(std::max<std::int64_t>(r->getInt(0, 0), 0));
-  std::lock_guard lock(m_alert_mutex);
-  m_last_alert_id = std::max(m_last_alert_id, stored_max) + 1;
-  return m_last_alert_id;
+  return static_cast<std::uint64_t>((*r)[3].getInt(0, 0));
 }
 
 absl::StatusOr<std::vector<Silence>> PostgresStore::loadSilences(Micros active_at) {

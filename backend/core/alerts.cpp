@@ -49,7 +49,7 @@ void AlertManager::raise(AlertKind kind, const std::string& subject, Severity se
     const auto key = std::make_pair(static_cast<int>(kind), subject);
     if (m_activeByKey.count(key)) return;
     const Micros now = m_clock.now();
-    alert.id = m_nextId++;
+    alert.id = takeIdLocked();
     alert.kind = kind;
     alert.severity = severity;
     alert.state = AlertState::kFiring;
@@ -91,6 +91,51 @@ void AlertManager::resolve(AlertKind kind, const std::string& subject) {
   }
   enqueueSave(alert);
   notify(alert);  // resolutions are delivered even for silenced alerts
+}
+
+std::uint64_t AlertManager::takeIdLocked() {
+  if (m_shared && m_nextId >= m_blockEnd) {
+    // A store round trip about once per kIdBlock alerts. If the store is
+    // away the local counter goes on; a clash is overwritten by the rules'
+    // re-evaluation when the shard is next loaded.
+    if (auto first = m_store.reserveAlertIds(kIdBlock); first.ok()) {
+      m_nextId = *first;
+      m_blockEnd = *first + kIdBlock;
+    }
+  }
+  return m_nextId++;
+}
+
+absl::StatusOr<std::size_t> AlertManager::syncFromStore() {
+  Micros since = 0;
+  {
+    std::lock_guard lock(m_mutex);
+    since = std::max<Micros>(0, m_syncedUpTo - kSyncOverlap);
+  }
+  auto changed = m_store.alertsUpdatedSince(since);
+  if (!changed.ok()) return changed.status();
+  std::vector<Alert> news;
+  {
+    std::lock_guard lock(m_mutex);
+    for (auto& a : *changed) {
+      m_syncedUpTo = std::max(m_syncedUpTo, a.updated_at);
+      auto it = m_alerts.find(a.id);
+      if (it != m_alerts.end() && it->second.updated_at >= a.updated_at) continue;  // ours or seen
+      if (it == m_alerts.end() && a.state == AlertState::kResolved) continue;  // never seen here
+      const auto key = std::make_pair(static_cast<int>(a.kind), a.subject);
+      if (a.state == AlertState::kResolved) {
+        auto active = m_activeByKey.find(key);
+        if (active != m_activeByKey.end() && active->second == a.id) m_activeByKey.erase(active);
+      } else {
+        m_activeByKey[key] = a.id;
+      }
+      m_alerts[a.id] = a;
+      news.push_back(a);
+    }
+  }
+  for (const auto& a : news)
+    if (!a.silenced || a.state == AlertState::kResolved) notify(a);
+  return news.size();
 }
 
 bool AlertManager::isActive(AlertKind kind, const std::string& subject) const {

@@ -32,6 +32,14 @@ class AlertManager {
   AlertManager& operator=(const AlertManager&) = delete;
 
   absl::Status load();
+  // A cluster: several nodes raise and acknowledge alerts in one store. Ids
+  // come from the store in blocks; syncFromStore() takes in what the others
+  // changed.
+  void setShared(bool shared) { m_shared = shared; }
+  // Merges alerts changed in the store since the last sync (by another node:
+  // raised, acknowledged, resolved, silenced) and tells the subscribers.
+  // Returns how many changed here.
+  absl::StatusOr<std::size_t> syncFromStore();
   // Waits until every change so far is saved (tests, shutdown).
   void flush();
 
@@ -63,6 +71,12 @@ class AlertManager {
   void enqueueSave(const Alert& alert);
   void notify(const Alert& alert);
   void persistLoop();
+  std::uint64_t takeIdLocked();  // m_mutex held
+
+  static constexpr std::uint32_t kIdBlock = 64;
+  // How far back a sync looks beyond the newest change it saw: nodes' clocks
+  // differ a little, and a save can land after a later-stamped one.
+  static constexpr Micros kSyncOverlap = 60'000'000;
 
   Store& m_store;
   const Clock& m_clock;
@@ -73,6 +87,9 @@ class AlertManager {
   std::map<int, Listener> m_listeners;
   int m_nextHandle = 1;
   std::uint64_t m_nextId = 1;
+  bool m_shared = false;
+  std::uint64_t m_blockEnd = 0;  // shared: ids [m_nextId, m_blockEnd) are ours
+  Micros m_syncedUpTo = 0;       // newest updated_at seen by syncFromStore
 
   std::mutex m_saveMutex;
   std::condition_variable m_saveWake;

@@ -120,6 +120,7 @@ absl::StatusOr<std::unique_ptr<InventoryService>> InventoryService::start(Store&
   if (auto s = impl->catalog.load(); !s.ok()) return s;
   if (auto s = impl->alerts.load(); !s.ok()) return s;
   impl->catalog.setShared(options.cluster_member);
+  impl->alerts.setShared(options.cluster_member);
   Impl* raw = impl.get();
   impl->engine.setRequestLoadedHook([raw](const RequestRecord& r) {
     (void)raw->registry.claim("request_id", r.request_id, r.fingerprint, raw->clock.now());
@@ -676,14 +677,15 @@ void InventoryService::getStock(std::string sku, Done<absl::StatusOr<StockResult
   if (auto s = d.engine.submit(std::move(task)); !s.ok()) done(s);
 }
 
-absl::StatusOr<std::vector<StockRow>> InventoryService::listStock(const StockQuery& query) {
+absl::StatusOr<std::vector<StockRow>> InventoryService::listStock(const StockQuery& query,
+                                                                   ReadFreshness* freshness) {
   if (auto s = validateText("sku_prefix", query.sku_prefix, kMaxSkuLength, false); !s.ok()) return s;
   if (auto s = validateText("warehouse", query.warehouse, kMaxNameLength, false); !s.ok()) return s;
   if (auto s = validateText("location", query.location, 2 * kMaxNameLength + 1, false); !s.ok())
     return s;
   if (query.limit == 0 || query.limit > 1000)
     return absl::InvalidArgumentError("page_size: must be between 1 and 1000");
-  return m_impl->store.listStock(query);
+  return m_impl->store.listStockFromReplica(query, freshness);
 }
 
 absl::StatusOr<std::vector<LedgerEntry>> InventoryService::history(const std::string& sku,
@@ -732,9 +734,9 @@ void InventoryService::snapshot(ShardId shard, Done<absl::StatusOr<ShardSnapshot
   Impl* dp = &d;
   if (d.options.cluster_member && !d.engine.serves(shard)) {
     // Another node writes the shard: one consistent read of the store.
-    auto read = d.store.shardBalances(shard);
-    if (!read.ok()) return done(read.status());
     ShardSnapshot snap;
+    auto read = d.store.shardBalancesFromReplica(shard, &snap.freshness);
+    if (!read.ok()) return done(read.status());
     snap.shard = shard;
     snap.seq = read->first;
     for (auto& b : read->second) {

@@ -162,6 +162,7 @@ struct ShardSnapshot {
   ShardId shard = 0;
   Seq seq = 0;  // the balances are exactly those after this seq
   std::vector<StockRow> rows;
+  ReadFreshness freshness;  // a shard another node writes may be read from a standby
 };
 
 struct ServiceOptions {
@@ -209,7 +210,10 @@ class InventoryService {
 
   // ---- reads ----
   void getStock(std::string sku, Done<absl::StatusOr<StockResult>> done);
-  absl::StatusOr<std::vector<StockRow>> listStock(const StockQuery& query);
+  // A dashboard read: may come from a hot standby (see Store::listStockFromReplica);
+  // `freshness`, when given, says so.
+  absl::StatusOr<std::vector<StockRow>> listStock(const StockQuery& query,
+                                                  ReadFreshness* freshness = nullptr);
   absl::StatusOr<std::vector<LedgerEntry>> history(const std::string& sku,
                                                    const std::string& location, Micros from,
                                                    Micros to, Seq after_seq, std::size_t limit);

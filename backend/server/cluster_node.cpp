@@ -134,6 +134,11 @@ void ClusterNode::tick() {
     }
   }
 
+  // Alerts other nodes raised, acknowledged or resolved: this node's
+  // WatchAlerts subscribers see the whole cluster's.
+  if (auto synced = m_core.alerts().syncFromStore(); !synced.ok())
+    logWarn("alert_sync_failed").kv("error", synced.status().ToString());
+
   auto view = m_cluster.view();
   if (!view.ok()) return fail(view.status(), "view");
   std::vector<std::string> live;

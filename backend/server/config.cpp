@@ -78,6 +78,10 @@ ParseOutcome parseCommandLine(int argc, const char* const* argv, DaemonConfig& c
                  "PostgreSQL connection string (--store postgres); a multi-host string with "
                  "target_session_attrs=read-write follows a promoted standby")
       ->type_name("DSN");
+  app.add_option("--pg-standby-dsn", config.pg_standby_dsn,
+                 "PostgreSQL hot standby for dashboard reads (ListStock, Snapshot of shards other "
+                 "nodes write); responses report their staleness")
+      ->type_name("DSN");
   app.add_option("--advertise", config.advertise,
                  "gRPC address other nodes use to reach this one [default: --listen]")
       ->type_name("HOST:PORT")
@@ -113,9 +117,9 @@ ParseOutcome parseCommandLine(int argc, const char* const* argv, DaemonConfig& c
     outcome.output = "error: --store postgres requires --pg-dsn DSN\n\n" + app.help();
     return outcome;
   }
-  if (config.store == "sqlite" && !config.pg_dsn.empty()) {
+  if (config.store == "sqlite" && (!config.pg_dsn.empty() || !config.pg_standby_dsn.empty())) {
     outcome.exit_code = 2;
-    outcome.output = "error: --pg-dsn needs --store postgres\n\n" + app.help();
+    outcome.output = "error: --pg-dsn and --pg-standby-dsn need --store postgres\n\n" + app.help();
     return outcome;
   }
   if (config.advertise.empty()) config.advertise = config.listen;

@@ -4,7 +4,8 @@
 //   depotd [--data-dir DIR] [--listen HOST:PORT] [--metrics-listen HOST:PORT|off]
 //          [--config FILE] [--writers N] [--sync full|normal|off] [--node-id ID]
 //          [--log-level debug|info|warn|error]
-//          [--store sqlite|postgres] [--pg-dsn DSN] [--advertise HOST:PORT]
+//          [--store sqlite|postgres] [--pg-dsn DSN] [--pg-standby-dsn DSN]
+//          [--advertise HOST:PORT]
 //          [--lease-ttl SECONDS]
 //   depotd --verify --data-dir DIR
 //   depotd --verify --store postgres --pg-dsn DSN
@@ -27,6 +28,7 @@ struct DaemonConfig {
   bool verify = false;
   std::string store = "sqlite";  // "postgres": a cluster member
   std::string pg_dsn;
+  std::string pg_standby_dsn;  // optional: dashboard reads
   std::string advertise;  // resolved: --listen when not given
   int lease_ttl_s = 5;
 };

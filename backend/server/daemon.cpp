@@ -78,6 +78,7 @@ int runDaemon(const DaemonConfig& config) {
   if (clustered) {
     PostgresStore::Options pgOptions;
     pgOptions.dsn = config.pg_dsn;
+    pgOptions.standby_dsn = config.pg_standby_dsn;
     auto pg = PostgresStore::open(pgOptions);
     if (!pg.ok()) {
       logError("store_open_failed").kv("store", "postgres").kv("error", pg.status().ToString());
@@ -130,25 +131,6 @@ int runDaemon(const DaemonConfig& config) {
       .kv("open_holds", static_cast<std::uint64_t>((*core)->openHolds()))
       .kv("ms", millisSince(started));
 
-  ServerMetrics metrics;
-  std::unique_ptr<MetricsHttpServer> http;
-  if (config.metrics_listen != "off") {
-    InventoryService* service = core->get();
-    auto h = MetricsHttpServer::start(
-        config.metrics_listen, [service, &metrics] { return renderPrometheus(*service, metrics); });
-    if (!h.ok()) {
-      logError("listen_failed")
-          .kv("what", "metrics")
-          .kv("addr", config.metrics_listen)
-          .kv("error", std::string(h.status().message()));
-      std::fprintf(stderr, "depotd: %s\n", std::string(h.status().message()).c_str());
-      (*core)->stop();
-      return 1;
-    }
-    http = std::move(*h);
-    logInfo("listening").kv("what", "metrics").kv("addr", config.metrics_listen);
-  }
-
   // A cluster member: leases, routing and the ledger follower.
   std::unique_ptr<PostgresCluster> cluster;
   std::unique_ptr<ClusterNode> node;
@@ -188,6 +170,39 @@ int runDaemon(const DaemonConfig& config) {
         .kv("advertise", config.advertise)
         .kv("lease_ttl_s", config.lease_ttl_s)
         .kv("shards_served", static_cast<std::uint64_t>(node->shardsServed()));
+  }
+
+  ServerMetrics metrics;
+  std::unique_ptr<MetricsHttpServer> http;
+  if (config.metrics_listen != "off") {
+    InventoryService* service = core->get();
+    auto h = MetricsHttpServer::start(config.metrics_listen, [service, &metrics, &node,
+                                                              &follower] {
+      if (!node) return renderPrometheus(*service, metrics);
+      ClusterMetrics cm;
+      const ClusterStats st = node->stats();
+      cm.shards_served = node->shardsServed();
+      for (const auto& n : node->lastView().nodes) cm.live_nodes += n.alive ? 1 : 0;
+      cm.shards_acquired = st.acquired;
+      cm.shards_released = st.released;
+      cm.leases_lost = st.lost;
+      cm.tick_failures = st.tick_failures;
+      cm.follower_lag_entries = follower ? follower->lastLagEntries() : 0;
+      return renderPrometheus(*service, metrics, &cm);
+    });
+    if (!h.ok()) {
+      logError("listen_failed")
+          .kv("what", "metrics")
+          .kv("addr", config.metrics_listen)
+          .kv("error", std::string(h.status().message()));
+      std::fprintf(stderr, "depotd: %s\n", std::string(h.status().message()).c_str());
+      if (node) node->stop();
+      if (follower) follower->stop();
+      (*core)->stop();
+      return 1;
+    }
+    http = std::move(*h);
+    logInfo("listening").kv("what", "metrics").kv("addr", config.metrics_listen);
   }
 
   ServerOptions serverOptions;

@@ -162,11 +162,14 @@ void InventoryGrpcService::listStock(const UnaryCall& call, const v1::ListStockR
     q.after_sku = std::move((*fields)[0]);
     q.after_location = std::move((*fields)[1]);
   }
-  auto rows = m_env.core.listStock(q);
+  ReadFreshness freshness;
+  auto rows = m_env.core.listStock(q, &freshness);
   if (!rows.ok()) {
     call.finish(rows.status());
     return;
   }
+  resp->set_from_standby(freshness.from_standby);
+  resp->set_staleness_ms(freshness.staleness_ms);
   const bool more = hasMore(rows->size(), *size);
   if (rows->size() > *size) rows->resize(*size);
   for (const auto& row : *rows) toProto(row, resp->add_rows());

@@ -322,6 +322,8 @@ class SnapshotReactor final : public grpc::ServerWriteReactor<v1::SnapshotChunk>
     m_chunk.set_shard(m_current.shard);
     m_chunk.set_seq(m_current.seq);
     m_chunk.set_ledger_id(m_ledgerId);
+    m_chunk.set_from_standby(m_current.freshness.from_standby);
+    m_chunk.set_staleness_ms(m_current.freshness.staleness_ms);
     const std::size_t end = std::min(m_current.rows.size(), m_offset + kRowsPerChunk);
     m_chunk.mutable_rows()->Reserve(static_cast<int>(end - m_offset));
     for (std::size_t i = m_offset; i < end; ++i) toProto(m_current.rows[i], m_chunk.add_rows());

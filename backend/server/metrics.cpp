@@ -102,7 +102,8 @@ ServerMetrics::ServerMetrics() {
       std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-std::string renderPrometheus(InventoryService& core, const ServerMetrics& metrics) {
+std::string renderPrometheus(InventoryService& core, const ServerMetrics& metrics,
+                             const ClusterMetrics* cluster) {
   std::string out;
   out.reserve(64 * 1024);
   Stats& stats = core.stats();
@@ -161,6 +162,28 @@ std::string renderPrometheus(InventoryService& core, const ServerMetrics& metric
   gauge("depot_watch_subscribers", "Open Watch sessions.", core.events().subscribers());
   gauge("depot_open_holds", "Open order holds.", core.openHolds());
   gauge("depot_alerts_firing", "Alerts in state FIRING (not acknowledged).", firing);
+  if (cluster) {
+    gauge("depot_cluster_shards_served", "Shards whose lease this node holds and serves.",
+          cluster->shards_served);
+    gauge("depot_cluster_live_nodes", "Nodes with a heartbeat within the lease ttl.",
+          cluster->live_nodes);
+    gauge("depot_cluster_watch_lag_entries",
+          "Ledger entries committed (by any node) not yet followed into this node's Watch.",
+          cluster->follower_lag_entries);
+    const auto counter = [&out](std::string_view name, std::string_view help, auto value) {
+      header(out, name, "counter", help);
+      strAppend(out, name, " ", value, "\n");
+    };
+    counter("depot_cluster_shards_acquired_total", "Shard leases taken by this node.",
+            cluster->shards_acquired);
+    counter("depot_cluster_shards_released_total", "Shard leases handed over by this node.",
+            cluster->shards_released);
+    counter("depot_cluster_leases_lost_total",
+            "Shard leases taken from this node while it held them (paused, partitioned).",
+            cluster->leases_lost);
+    counter("depot_cluster_tick_failures_total",
+            "Lease ticks that could not reach PostgreSQL.", cluster->tick_failures);
+  }
   header(out, "process_start_time_seconds", "gauge",
          "Start time of the process since the Unix epoch in seconds.");
   strAppend(out, "process_start_time_seconds ", formatDouble(metrics.startTimeSeconds()), "\n");

@@ -64,8 +64,20 @@ class ServerMetrics {
   double m_startTime;  // Unix seconds
 };
 
+// What a cluster member adds to the exposition.
+struct ClusterMetrics {
+  std::size_t shards_served = 0;
+  std::size_t live_nodes = 0;
+  std::uint64_t shards_acquired = 0;  // counters since start
+  std::uint64_t shards_released = 0;
+  std::uint64_t leases_lost = 0;
+  std::uint64_t tick_failures = 0;
+  std::uint64_t follower_lag_entries = 0;  // committed elsewhere, not yet in this node's Watch
+};
+
 // Renders the full exposition. Reads gauges from `core` (cheap, lock-free or
-// short locks).
-std::string renderPrometheus(InventoryService& core, const ServerMetrics& metrics);
+// short locks); `cluster` only on a cluster member.
+std::string renderPrometheus(InventoryService& core, const ServerMetrics& metrics,
+                             const ClusterMetrics* cluster = nullptr);
 
 }  // namespace depot::server

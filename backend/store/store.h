@@ -97,6 +97,13 @@ struct HistoryQuery {
   bool newest_first = false;
 };
 
+// Where a dashboard read came from (listStockFromReplica,
+// shardBalancesFromReplica): a standby may be behind the primary.
+struct ReadFreshness {
+  bool from_standby = false;
+  std::int64_t staleness_ms = 0;  // how far behind the primary it may be (0: up to date)
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -151,6 +158,19 @@ class Store {
     (void)shard;
     return absl::UnimplementedError("shardBalances: this store engine has a single writer node");
   }
+  // Dashboard reads (ListStock, Snapshot of a shard another node writes) that
+  // an engine may serve from a hot standby, reporting its staleness. By
+  // default they read the primary data.
+  virtual absl::StatusOr<std::vector<StockRow>> listStockFromReplica(const StockQuery& query,
+                                                                     ReadFreshness* freshness) {
+    if (freshness) *freshness = ReadFreshness{};
+    return listStock(query);
+  }
+  virtual absl::StatusOr<std::pair<Seq, std::vector<BalanceRow>>> shardBalancesFromReplica(
+      ShardId shard, ReadFreshness* freshness) {
+    if (freshness) *freshness = ReadFreshness{};
+    return shardBalances(shard);
+  }
   // Last committed seq of every shard.
   virtual absl::StatusOr<std::array<Seq, kShardCount>> lastSeqs() = 0;
   // Shards holding a hold (open or closed) for `order_id`.
@@ -163,6 +183,24 @@ class Store {
   virtual absl::StatusOr<std::vector<Alert>> loadAlerts(bool include_resolved) = 0;
   virtual absl::Status saveAlert(const Alert& alert) = 0;  // upsert by id
   virtual absl::StatusOr<std::uint64_t> nextAlertId() = 0;
+  // The first of `n` consecutive fresh alert ids (a cluster node takes ids
+  // in blocks so that nodes never collide and a raise rarely waits).
+  virtual absl::StatusOr<std::uint64_t> reserveAlertIds(std::uint32_t n) {
+    auto first = nextAlertId();
+    if (!first.ok()) return first;
+    for (std::uint32_t i = 1; i < n; ++i)
+      if (auto next = nextAlertId(); !next.ok()) return next.status();
+    return first;
+  }
+  // Alerts (any state) whose updated_at >= since: what other nodes changed.
+  virtual absl::StatusOr<std::vector<Alert>> alertsUpdatedSince(Micros since) {
+    auto all = loadAlerts(true);
+    if (!all.ok()) return all.status();
+    std::vector<Alert> out;
+    for (auto& a : *all)
+      if (a.updated_at >= since) out.push_back(std::move(a));
+    return out;
+  }
   virtual absl::StatusOr<std::vector<Silence>> loadSilences(Micros active_at) = 0;
   virtual absl::StatusOr<Silence> addSilence(const Silence& silence) = 0;  // assigns id
 };

@@ -9,6 +9,11 @@
 //   pausedNode   SIGSTOP of a node past its lease: the others take its shards;
 //                resumed, it commits nothing to them (requests it held are
 //                applied exactly once, by the new owners), seqs stay gap-free.
+//   ordersAcrossNodes  a Reserve whose lines are on shards of two nodes is
+//                split into parts, applied once on a retry through another
+//                node, undone on both when one part fails, committed whole.
+//   alertsEverywhere  an alert raised by a shard's owner is listed by every
+//                node (nodes follow each other's alerts in the store).
 //   promotion    the primary is stopped and the standby promoted with
 //                pg_ctl promote: the nodes reconnect through the multi-host
 //                DSN, and a Watch opened before the switch receives every
@@ -269,6 +274,154 @@ class TestCluster : public QObject {
 
   void cleanupTestCase() {
     if (m_up) run(sourceDir() + "/packaging/cluster/down", {"--dir", m_c.dir}, 120000);
+  }
+
+ private:
+  // Items X-0..X-39 through node1; returns sku -> owner node of its shard.
+  std::map<std::string, QString> itemsWithOwners(const std::string& prefix, long reorder_point) {
+    std::map<std::string, QString> owners;
+    auto cat = v1::Catalog::NewStub(grpc::CreateChannel(m_c.endpoints.begin()->second.toStdString(),
+                                                        grpc::InsecureChannelCredentials()));
+    v1::UpsertItemsRequest req;
+    for (int i = 0; i < 40; ++i) {
+      auto* it = req.add_items();
+      it->set_sku(prefix + std::to_string(i));
+      it->set_description("cluster test");
+      it->set_reorder_point(reorder_point);
+    }
+    v1::UpsertItemsResponse resp;
+    grpc::ClientContext ctx;
+    if (!cat->UpsertItems(&ctx, req, &resp).ok()) return owners;
+    for (const auto& it : resp.items())
+      owners[it.sku()] =
+          m_c.psql(QString("SELECT owner FROM shards WHERE shard = %1").arg(it.shard()));
+    return owners;
+  }
+
+  v1::Inventory::Stub* node(const QString& name) {
+    auto& stub = m_stubs[name];
+    if (!stub)
+      stub = v1::Inventory::NewStub(grpc::CreateChannel(m_c.endpoints[name].toStdString(),
+                                                        grpc::InsecureChannelCredentials()));
+    return stub.get();
+  }
+
+  std::pair<long, long> stockOf(const std::string& sku) {
+    v1::GetStockRequest req;
+    req.set_sku(sku);
+    v1::StockResponse resp;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    if (!node("node3")->GetStock(&ctx, req, &resp).ok() || resp.balances_size() == 0) return {-1, -1};
+    return {resp.balances(0).on_hand(), resp.balances(0).reserved()};
+  }
+
+  std::map<QString, std::unique_ptr<v1::Inventory::Stub>> m_stubs;
+
+ private slots:
+  void ordersAcrossNodes() {
+    auto owners = itemsWithOwners("X-", 0);
+    QCOMPARE(owners.size(), std::size_t{40});
+    // Two SKUs whose shards two different nodes hold.
+    std::string a, b;
+    for (const auto& [sku, owner] : owners)
+      for (const auto& [sku2, owner2] : owners)
+        if (a.empty() && owner != owner2 && !owner.isEmpty() && !owner2.isEmpty()) {
+          a = sku;
+          b = sku2;
+        }
+    QVERIFY2(!a.empty(), "no two SKUs on different nodes");
+    {
+      v1::ApplyRequest req;
+      for (const auto& sku : {a, b}) {
+        auto* m = req.add_movements();
+        m->set_request_id("oa-recv-" + sku);
+        m->set_kind(v1::MOVEMENT_KIND_RECEIVE);
+        m->set_sku(sku);
+        m->set_location("w1/A");
+        m->set_quantity(10);
+      }
+      v1::ApplyResponse resp;
+      grpc::ClientContext ctx;
+      QVERIFY(node("node1")->Apply(&ctx, req, &resp).ok());
+      QCOMPARE(resp.results_size(), 2);
+      QCOMPARE(resp.results(0).code(), 0);
+      QCOMPARE(resp.results(1).code(), 0);
+    }
+    auto reserve = [&](const QString& via, const std::string& rid, const std::string& order,
+                       long qa, long qb, v1::OrderResponse* resp) {
+      v1::ReserveRequest req;
+      req.set_request_id(rid);
+      req.set_order_id(order);
+      for (auto [sku, q] : {std::pair{a, qa}, {b, qb}}) {
+        auto* l = req.add_lines();
+        l->set_sku(sku);
+        l->set_location("w1/A");
+        l->set_quantity(q);
+      }
+      grpc::ClientContext ctx;
+      return node(via)->Reserve(&ctx, req, resp);
+    };
+    v1::OrderResponse r1;
+    grpc::Status s1 = reserve("node3", "oa-r1", "OA-1", 4, 4, &r1);
+    QVERIFY2(s1.ok(), s1.error_message().c_str());
+    QCOMPARE(r1.after_size(), 2);
+    QCOMPARE(stockOf(a), std::make_pair(10L, 4L));
+    QCOMPARE(stockOf(b), std::make_pair(10L, 4L));
+    // The same request through another node: the first result, nothing twice.
+    v1::OrderResponse again;
+    QVERIFY(reserve("node2", "oa-r1", "OA-1", 4, 4, &again).ok());
+    QVERIFY(again.replayed());
+    QCOMPARE(stockOf(a), std::make_pair(10L, 4L));
+    // One part cannot be met: the other part is undone (the saga).
+    v1::OrderResponse r2;
+    grpc::Status s2 = reserve("node1", "oa-r2", "OA-2", 3, 100, &r2);
+    QCOMPARE(s2.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+    QCOMPARE(stockOf(a), std::make_pair(10L, 4L));
+    QCOMPARE(stockOf(b), std::make_pair(10L, 4L));
+    // Commit the whole order through a third node.
+    v1::CommitRequest creq;
+    creq.set_request_id("oa-c1");
+    creq.set_order_id("OA-1");
+    v1::OrderResponse cresp;
+    grpc::ClientContext cctx;
+    grpc::Status s3 = node("node2")->Commit(&cctx, creq, &cresp);
+    QVERIFY2(s3.ok(), s3.error_message().c_str());
+    QCOMPARE(stockOf(a), std::make_pair(6L, 0L));
+    QCOMPARE(stockOf(b), std::make_pair(6L, 0L));
+  }
+
+  void alertsEverywhere() {
+    auto owners = itemsWithOwners("Y-", 50);
+    QCOMPARE(owners.size(), std::size_t{40});
+    v1::ApplyRequest req;
+    auto* m = req.add_movements();
+    m->set_request_id("al-recv-1");
+    m->set_kind(v1::MOVEMENT_KIND_RECEIVE);
+    m->set_sku("Y-7");
+    m->set_location("w1/A");
+    m->set_quantity(3);  // below the reorder point of 50: low stock
+    v1::ApplyResponse resp;
+    grpc::ClientContext ctx;
+    QVERIFY(node("node1")->Apply(&ctx, req, &resp).ok());
+    QCOMPARE(resp.results(0).code(), 0);
+    for (const auto& [name, ep] : m_c.endpoints) {
+      auto ops = v1::Operations::NewStub(
+          grpc::CreateChannel(ep.toStdString(), grpc::InsecureChannelCredentials()));
+      bool seen = false;
+      QElapsedTimer t;
+      t.start();
+      while (!seen && t.elapsed() < 10000) {
+        v1::ListAlertsRequest lreq;
+        v1::ListAlertsResponse lresp;
+        grpc::ClientContext lctx;
+        if (ops->ListAlerts(&lctx, lreq, &lresp).ok())
+          for (const auto& al : lresp.alerts()) seen = seen || al.subject() == "Y-7";
+        if (!seen) QThread::msleep(200);
+      }
+      QVERIFY2(seen, qPrintable(name + " does not list the low-stock alert of Y-7 (owner " +
+                                owners["Y-7"] + ")"));
+    }
   }
 
   void killNine() {

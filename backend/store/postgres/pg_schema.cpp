@@ -196,6 +196,8 @@ $$)sql",
   started_at timestamptz NOT NULL))sql",
          // Alert ids from one sequence: several nodes raise alerts at once.
          "CREATE SEQUENCE alert_ids",
+         // Nodes pick up each other's alert changes by updated_at.
+         "CREATE INDEX alerts_updated ON alerts(updated_at)",
          "SELECT setval('alert_ids', (SELECT coalesce(max(id), 0) FROM alerts) + 1, false)",
          // Same fencing as version 1, plus a wake-up for the nodes that
          // follow the ledger (delivered at commit; identical payloads of one

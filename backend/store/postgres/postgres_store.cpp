@@ -193,7 +193,11 @@ PostgresStore::PostgresStore(const Options& options, std::unique_ptr<pg::Connect
       m_ledger_id(std::move(ledger_id)),
       m_schema_version(schema_version),
       m_writer(std::move(writer)),
-      m_readers(std::move(readers)) {}
+      m_readers(std::move(readers)),
+      m_standby(options.standby_dsn.empty()
+                    ? nullptr
+                    : std::make_unique<pg::ConnectionPool>(options.standby_dsn,
+                                                           options.statement_timeout, 2)) {}
 
 PostgresStore::~PostgresStore() = default;
 

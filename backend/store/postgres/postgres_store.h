@@ -46,6 +46,9 @@ class PostgresStore final : public Store {
  public:
   struct Options {
     std::string dsn;  // libpq connection string or URI
+    // Optional: a hot standby for dashboard reads (listStockFromReplica,
+    // shardBalancesFromReplica); the primary answers when it is unreachable.
+    std::string standby_dsn;
     int read_connections = 4;  // 1..64
     std::chrono::milliseconds statement_timeout{5000};  // 100 ms .. 1 h
   };
@@ -79,6 +82,13 @@ class PostgresStore final : public Store {
   absl::Status pruneBefore(Micros before) override;
 
   absl::StatusOr<std::vector<StockRow>> listStock(const StockQuery& query) override;
+  // On the standby when one is configured, with its staleness measured in
+  // the same round trip: 0 while it streams and has replayed all it
+  // received, else the time since its last replayed commit.
+  absl::StatusOr<std::vector<StockRow>> listStockFromReplica(const StockQuery& query,
+                                                             ReadFreshness* freshness) override;
+  absl::StatusOr<std::pair<Seq, std::vector<BalanceRow>>> shardBalancesFromReplica(
+      ShardId shard, ReadFreshness* freshness) override;
   absl::StatusOr<std::vector<LedgerEntry>> history(const HistoryQuery& query) override;
   absl::StatusOr<Balance> balanceAt(ItemId item, LocationId location, Micros at) override;
   absl::StatusOr<std::vector<LedgerEntry>> readLedger(ShardId shard, Seq after_seq, Seq up_to_seq,
@@ -100,6 +110,8 @@ class PostgresStore final : public Store {
   absl::Status saveAlert(const Alert& alert) override;
   // From a database sequence: unique across every node of a cluster.
   absl::StatusOr<std::uint64_t> nextAlertId() override;
+  absl::StatusOr<std::uint64_t> reserveAlertIds(std::uint32_t n) override;
+  absl::StatusOr<std::vector<Alert>> alertsUpdatedSince(Micros since) override;
   absl::StatusOr<std::vector<Silence>> loadSilences(Micros active_at) override;
   absl::StatusOr<Silence> addSilence(const Silence& silence) override;
 
@@ -115,6 +127,13 @@ class PostgresStore final : public Store {
   const int m_schema_version;
   std::unique_ptr<pg::ConnectionPool> m_writer;   // one slot: holding it is the writer lock
   std::unique_ptr<pg::ConnectionPool> m_readers;  // reads and recovery
+  std::unique_ptr<pg::ConnectionPool> m_standby;  // dashboard reads; null without standby_dsn
+  // listStock / shardBalances on `pool`; with `freshness`, the staleness
+  // query runs first in the same pipeline.
+  absl::StatusOr<std::vector<StockRow>> listStockOn(pg::ConnectionPool& pool, const StockQuery& q,
+                                                    ReadFreshness* freshness);
+  absl::StatusOr<std::pair<Seq, std::vector<BalanceRow>>> shardBalancesOn(
+      pg::ConnectionPool& pool, ShardId shard, ReadFreshness* freshness);
 };
 
 }  // namespace depot

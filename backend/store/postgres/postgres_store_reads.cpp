@@ -111,7 +111,52 @@ absl::StatusOr<std::vector<Location>> PostgresStore::loadLocations() {
   return locations;
 }
 
+namespace {
+// Staleness of the server answering, in ms (see listStockFromReplica).
+const char* const kStalenessSql =
+    "SELECT CASE WHEN NOT pg_is_in_recovery() THEN 0 "
+    "WHEN coalesce((SELECT status = 'streaming' FROM pg_stat_wal_receiver), false) AND "
+    "pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0 "
+    "ELSE coalesce((extract(epoch FROM now() - pg_last_xact_replay_timestamp()) * 1000)::bigint, "
+    "0) END, pg_is_in_recovery()";
+
+// Runs `query` on `pool`, preceded by the staleness probe when `freshness`
+// is wanted; returns the query's result.
+absl::StatusOr<pg::Result> runWithFreshness(pg::ConnectionPool& pool, pg::Deadline deadline,
+                                            Query query, ReadFreshness* freshness,
+                                            std::string_view what) {
+  if (freshness == nullptr) return pg::runSingle(pool, deadline, std::move(query), what);
+  std::vector<Query> q;
+  q.push_back(Query{kStalenessSql, {}});
+  q.push_back(std::move(query));
+  auto r = pg::runPipeline(pool, deadline, q, what);
+  if (!r.ok()) return r.status();
+  freshness->staleness_ms = (*r)[0].getInt(0, 0);
+  freshness->from_standby = (*r)[0].getInt(0, 1) != 0;
+  return std::move((*r)[1]);
+}
+}  // namespace
+
 absl::StatusOr<std::vector<StockRow>> PostgresStore::listStock(const StockQuery& q) {
+  return listStockOn(*m_readers, q, nullptr);
+}
+
+absl::StatusOr<std::vector<StockRow>> PostgresStore::listStockFromReplica(const StockQuery& q,
+                                                                          ReadFreshness* freshness) {
+  ReadFreshness local;
+  if (freshness == nullptr) freshness = &local;
+  *freshness = ReadFreshness{};
+  if (m_standby) {
+    auto rows = listStockOn(*m_standby, q, freshness);
+    if (rows.ok() || rows.status().code() == absl::StatusCode::kInvalidArgument) return rows;
+    *freshness = ReadFreshness{};  // standby away: the primary answers
+  }
+  return listStockOn(*m_readers, q, nullptr);
+}
+
+absl::StatusOr<std::vector<StockRow>> PostgresStore::listStockOn(pg::ConnectionPool& pool,
+                                                                  const StockQuery& q,
+                                                                  ReadFreshness* freshness) {
   std::vector<StockRow> rows;
   if (q.limit == 0) return rows;
   // No stored string is invalid UTF-8 or holds a NUL: such a filter matches
@@ -152,7 +197,7 @@ absl::StatusOr<std::vector<StockRow>> PostgresStore::listStock(const StockQuery&
            "FROM balances t WHERE t.item = i.id)");
   }
   b.text(cat(" ORDER BY i.sku, ", kLocationName, " LIMIT ", b.param(sqlLimit(q.limit))));
-  auto r = pg::runSingle(*m_readers, deadline(), std::move(b).query(), "listStock");
+  auto r = runWithFreshness(pool, deadline(), std::move(b).query(), freshness, "listStock");
   if (!r.ok()) return r.status();
   for (int row = 0; row < r->rows(); ++row) {
     StockRow s;
@@ -308,20 +353,43 @@ absl::Status PostgresStore::scanBalances(const std::function<bool(const BalanceR
 
 absl::StatusOr<std::pair<Seq, std::vector<BalanceRow>>> PostgresStore::shardBalances(
     ShardId shard) {
+  return shardBalancesOn(*m_readers, shard, nullptr);
+}
+
+absl::StatusOr<std::pair<Seq, std::vector<BalanceRow>>> PostgresStore::shardBalancesFromReplica(
+    ShardId shard, ReadFreshness* freshness) {
+  ReadFreshness local;
+  if (freshness == nullptr) freshness = &local;
+  *freshness = ReadFreshness{};
+  if (m_standby) {
+    auto read = shardBalancesOn(*m_standby, shard, freshness);
+    if (read.ok() || read.status().code() == absl::StatusCode::kInvalidArgument) return read;
+    *freshness = ReadFreshness{};
+  }
+  return shardBalancesOn(*m_readers, shard, nullptr);
+}
+
+absl::StatusOr<std::pair<Seq, std::vector<BalanceRow>>> PostgresStore::shardBalancesOn(
+    pg::ConnectionPool& pool, ShardId shard, ReadFreshness* freshness) {
   if (shard >= kShardCount)
     return absl::InvalidArgumentError(cat("shard: ", shard, " is not a shard (0..255)"));
   std::vector<Query> q;
   q.push_back(Query{"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", {}});
+  q.push_back(Query{kStalenessSql, {}});
   q.push_back(Query{"SELECT last_seq FROM shards WHERE shard = $1", Params().addInt(shard)});
   q.push_back(Query{"SELECT b.item, b.location, b.on_hand, b.reserved, b.last_ts FROM items i "
                     "JOIN balances b ON b.item = i.id WHERE i.shard = $1",
                     Params().addInt(shard)});
   q.push_back(Query{"COMMIT", {}});
-  auto r = pg::runPipeline(*m_readers, deadline(), q, cat("shardBalances ", shard));
+  auto r = pg::runPipeline(pool, deadline(), q, cat("shardBalances ", shard));
   if (!r.ok()) return r.status();
+  if (freshness) {
+    freshness->staleness_ms = (*r)[1].getInt(0, 0);
+    freshness->from_standby = (*r)[1].getInt(0, 1) != 0;
+  }
   std::pair<Seq, std::vector<BalanceRow>> out;
-  out.first = (*r)[1].rows() > 0 ? static_cast<Seq>((*r)[1].getInt(0, 0)) : 0;
-  const pg::Result& rows = (*r)[2];
+  out.first = (*r)[2].rows() > 0 ? static_cast<Seq>((*r)[2].getInt(0, 0)) : 0;
+  const pg::Result& rows = (*r)[3];
   out.second.reserve(static_cast<std::size_t>(rows.rows()));
   for (int row = 0; row < rows.rows(); ++row) out.second.push_back(pg::readBalanceRow(rows, row));
   return out;
@@ -394,19 +462,33 @@ absl::StatusOr<std::vector<Alert>> PostgresStore::loadAlerts(bool include_resolv
 // share an id. The sequence is first lifted past any stored id (an alert
 // saved with an id of its own); the advisory lock makes that lift and the
 // draw one step across nodes.
-absl::StatusOr<std::uint64_t> PostgresStore::nextAlertId() {
+absl::StatusOr<std::uint64_t> PostgresStore::nextAlertId() { return reserveAlertIds(1); }
+
+absl::StatusOr<std::uint64_t> PostgresStore::reserveAlertIds(std::uint32_t n) {
+  if (n == 0) return absl::InvalidArgumentError("reserveAlertIds: n must be > 0");
   constexpr std::int64_t kAlertIdLock = 0x4465706f7441L;  // "DepotA"
   std::vector<Query> q;
   q.push_back(Query{"BEGIN", {}});
   q.push_back(Query{"SELECT pg_advisory_xact_lock($1)", Params().addInt(kAlertIdLock)});
+  // The block is (v - n, v]: the sequence's last value is v afterwards.
   q.push_back(Query{"SELECT setval('alert_ids', greatest((SELECT last_value FROM alert_ids), "
-                    "(SELECT coalesce(max(id), 0) FROM alerts), 1))",
-                    {}});
-  q.push_back(Query{"SELECT nextval('alert_ids')", {}});
+                    "(SELECT coalesce(max(id), 0) FROM alerts), 1) + $1)",
+                    Params().addInt(n)});
   q.push_back(Query{"COMMIT", {}});
-  auto r = pg::runPipeline(*m_readers, deadline(), q, "nextAlertId");
+  auto r = pg::runPipeline(*m_readers, deadline(), q, "reserveAlertIds");
   if (!r.ok()) return r.status();
-  return static_cast<std::uint64_t>((*r)[3].getInt(0, 0));
+  return static_cast<std::uint64_t>((*r)[2].getInt(0, 0)) - n + 1;
+}
+
+absl::StatusOr<std::vector<Alert>> PostgresStore::alertsUpdatedSince(Micros since) {
+  static const std::string kSql =
+      cat("SELECT ", pg::kAlertColumns, " FROM alerts WHERE updated_at >= $1 ORDER BY id");
+  auto r = pg::runSingle(*m_readers, deadline(), Query{kSql, Params().addInt(since)},
+                         "alertsUpdatedSince");
+  if (!r.ok()) return r.status();
+  std::vector<Alert> alerts;
+  for (int row = 0; row < r->rows(); ++row) alerts.push_back(pg::readAlert(*r, row));
+  return alerts;
 }
 
 absl::StatusOr<std::vector<Silence>> PostgresStore::loadSilences(Micros active_at) {

@@ -16,6 +16,9 @@ namespace depot::bench {
 
 struct RunOptions {
   std::string server = "127.0.0.1:50051";  // HOST:PORT of depotd or of the echo server
+  // Watch workload: the node the watchers use (empty: `server`). Another
+  // cluster node than `server` measures the cross-node Watch delay.
+  std::string watch_server;
   std::string target = "depot";            // depot | echo (same messages, same client code)
   std::string workload = "ship";           // reserve | ship | mix | transfer | reads | watch
   std::string path = "unary";              // unary (Apply/Reserve/GetStock) | stream (ApplyStream)

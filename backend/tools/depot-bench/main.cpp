@@ -5,7 +5,7 @@
 //       --workload reserve|ship|mix|transfer|reads|watch --path unary|stream
 //       [--batch B] [--in-flight N | --rate MOVEMENTS_PER_S] [--dist uniform|zipf:S|hot]
 //       [--skus K] [--duration S] [--warmup S] [--connections C] [--streams S]
-//       [--watchers W] [--server-pid PID] [--json FILE] [--label TEXT]
+//       [--watchers W] [--watch-server HOST:PORT] [--server-pid PID] [--json FILE] [--label TEXT]
 //   depot-bench load --server HOST:PORT [--skus K] [--on-hand Q]
 //   depot-bench echo-server --listen HOST:PORT
 //
@@ -78,6 +78,9 @@ int main(int argc, char** argv) {
   run->add_option("--duration", ro.duration, "Measured seconds")->capture_default_str();
   run->add_option("--warmup", ro.warmup, "Warm-up seconds")->capture_default_str();
   run->add_option("--watchers", ro.watchers, "Watch streams (watch workload)")->capture_default_str();
+  run->add_option("--watch-server", ro.watch_server,
+                  "Watch workload: HOST:PORT the watchers use [default: --server]; another "
+                  "cluster node gives the cross-node Watch delay");
   run->add_option("--ttl", ro.ttl_seconds, "Hold TTL seconds (reserve)")->capture_default_str();
   run->add_option("--server-pid", ro.server_pid, "Sample this process's peak RSS and CPU time");
   run->add_option("--json", ro.json, "Write the result as JSON to FILE");

@@ -1,7 +1,8 @@
 // Watch fan-out: `watchers` Watch streams from now, then an open-loop load of
 // RECEIVE movements at `rate` per second (Apply batches of `batch`). Every
 // ledger entry a watcher receives gives one lag sample: the receiver's wall
-// clock minus the entry's commit time (ts_us; same host, same clock). After
+// clock minus the entry's commit time (ts_us; same host, same clock). With
+// --watch-server the watchers use another cluster node than the load. After
 // the load, the watchers get a few seconds to catch up; the run is complete
 // when every watcher received every committed entry.
 #include <grpcpp/grpcpp.h>
@@ -35,7 +36,7 @@ struct Watcher {
 
 absl::StatusOr<RunResult> runWatch(const RunOptions& options) {
   client::ClientOptions co;
-  co.endpoints = {options.server};
+  co.endpoints = {options.watch_server.empty() ? options.server : options.watch_server};
   auto cl = client::Client::create(co);
   if (!cl.ok()) return cl.status();
   auto lag = std::make_shared<Histogram>();

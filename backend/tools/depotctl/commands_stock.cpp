@@ -89,12 +89,16 @@ int runList(Context& ctx, const ListArgs& a) {
   request.set_include_zero(a.include_zero);
   std::vector<v1::StockRow> rows;
   std::string next;
+  bool from_standby = false;
+  std::int64_t staleness_ms = 0;  // the largest over the pages
   const std::size_t want = *limit == 0 ? SIZE_MAX : static_cast<std::size_t>(*limit);
   while (rows.size() < want) {
     request.set_page_size(
         static_cast<std::uint32_t>(std::min<std::size_t>(1000, want - rows.size())));
     auto page = client->listStock(request);
     if (!page.ok()) return ctx.fail(page.status(), "list");
+    from_standby = from_standby || page->from_standby();
+    staleness_ms = std::max<std::int64_t>(staleness_ms, page->staleness_ms());
     for (auto& row : *page->mutable_rows()) {
       if (rows.size() < want) rows.push_back(std::move(row));
     }
@@ -106,7 +110,11 @@ int runList(Context& ctx, const ListArgs& a) {
   if (ctx.json()) {
     Json out = Json::array();
     for (const auto& r : rows) out.push_back(toJson(r));
-    printJson(Json{{"rows", std::move(out)}, {"count", rows.size()}, {"more", more}});
+    printJson(Json{{"rows", std::move(out)},
+                   {"count", rows.size()},
+                   {"more", more},
+                   {"from_standby", from_standby},
+                   {"staleness_ms", staleness_ms}});
     return kExitOk;
   }
   Table table({"SKU", "LOCATION", "ON_HAND", "RESERVED", "AVAILABLE", "REORDER_PT", "DESCRIPTION"},
@@ -117,7 +125,9 @@ int runList(Context& ctx, const ListArgs& a) {
                   r.description()});
   }
   table.print(std::cout);
-  std::cout << rows.size() << " row(s)" << (more ? " (more: raise --limit, 0 = all)" : "") << '\n';
+  std::cout << rows.size() << " row(s)" << (more ? " (more: raise --limit, 0 = all)" : "");
+  if (from_standby) std::cout << " from a standby, at most " << staleness_ms << " ms behind";
+  std::cout << '\n';
   return kExitOk;
 }
 

@@ -137,9 +137,11 @@ absl::StatusOr<Response> Client::call(Stub& (Client::*stub)(std::size_t),
       attempts_used ? m_options.max_attempts - *attempts_used : m_options.max_attempts;
   absl::Status last = absl::UnavailableError("no attempt made");
   std::vector<std::string> tried;
+  std::chrono::milliseconds hint{0};  // the server's retry-after, if it gave one
   for (int attempt = 0; attempt < std::max(budget, 1); ++attempt) {
     const int overall = (attempts_used ? *attempts_used : 0) + attempt;
-    if (overall > 0) std::this_thread::sleep_for(backoffDelay(m_options, overall));
+    if (overall > 0)
+      std::this_thread::sleep_for(std::max(hint, backoffDelay(m_options, overall)));
     const std::size_t index = (first + static_cast<std::size_t>(attempt)) % m_endpoints.size();
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + m_options.deadline);
@@ -151,7 +153,11 @@ absl::StatusOr<Response> Client::call(Stub& (Client::*stub)(std::size_t),
       return response;
     }
     last = fromGrpc(status);
-    if (!isRetryable(last.code(), idempotent)) return last;
+    // Shed load (RESOURCE_EXHAUSTED with a retry-after): nothing was
+    // applied, so retrying after the hint is safe for any request.
+    hint = retryDelayOf(status);
+    const bool shed = last.code() == absl::StatusCode::kResourceExhausted && hint.count() > 0;
+    if (!shed && !isRetryable(last.code(), idempotent)) return last;
     if (std::find(tried.begin(), tried.end(), m_endpoints[index]->address) == tried.end()) {
       tried.push_back(m_endpoints[index]->address);
     }
@@ -168,15 +174,23 @@ absl::StatusOr<v1::ApplyResponse> Client::apply(const v1::ApplyRequest& request)
   if (!first.ok()) return first;
   v1::ApplyResponse response = std::move(*first);
   constexpr int kUnavailable = static_cast<int>(absl::StatusCode::kUnavailable);
-  // Re-send movements the server reports as not applied (UNAVAILABLE).
+  constexpr int kExhausted = static_cast<int>(absl::StatusCode::kResourceExhausted);
+  // Re-send movements the server reports as not applied: UNAVAILABLE, or
+  // shed with a retry-after (after waiting for it).
   while (attempts < m_options.max_attempts) {
     std::vector<int> pending;
     bool any_ok = false;
+    std::int64_t wait_ms = 0;
     for (int i = 0; i < response.results_size(); ++i) {
-      if (response.results(i).code() == kUnavailable) pending.push_back(i);
-      if (response.results(i).code() == 0) any_ok = true;
+      const auto& r = response.results(i);
+      if (r.code() == kUnavailable || (r.code() == kExhausted && r.retry_after_ms() > 0)) {
+        pending.push_back(i);
+        wait_ms = std::max<std::int64_t>(wait_ms, r.retry_after_ms());
+      }
+      if (r.code() == 0) any_ok = true;
     }
     if (pending.empty()) break;
+    if (wait_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
     if (request.linked()) {
       if (any_ok) break;  // cannot happen for an all-or-nothing batch; do not guess
       auto again = call(&Client::inventoryStub, &v1::Inventory::StubInterface::Apply, request, true,

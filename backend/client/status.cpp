@@ -3,6 +3,8 @@
 #include <grpcpp/support/status.h>
 
 #include "absl/strings/ascii.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
 
 namespace depot::client {
 
@@ -34,6 +36,20 @@ absl::Status fromCode(int code, std::string_view message) {
 bool isRetryable(absl::StatusCode code, bool idempotent) {
   return code == absl::StatusCode::kUnavailable ||
          (idempotent && code == absl::StatusCode::kDeadlineExceeded);
+}
+
+std::chrono::milliseconds retryDelayOf(const grpc::Status& status) {
+  if (status.ok() || status.error_details().empty()) return std::chrono::milliseconds(0);
+  google::rpc::Status details;
+  if (!details.ParseFromString(status.error_details())) return std::chrono::milliseconds(0);
+  for (const auto& any : details.details()) {
+    google::rpc::RetryInfo info;
+    if (any.Is<google::rpc::RetryInfo>() && any.UnpackTo(&info)) {
+      return std::chrono::milliseconds(info.retry_delay().seconds() * 1000 +
+                                       info.retry_delay().nanos() / 1'000'000);
+    }
+  }
+  return std::chrono::milliseconds(0);
 }
 
 std::string codeName(absl::StatusCode code) {

@@ -3,6 +3,10 @@
 // exit codes.
 #pragma once
 
+#include <grpcpp/support/status.h>
+
+#include <chrono>
+
 #include <string>
 #include <string_view>
 
@@ -37,6 +41,10 @@ absl::Status fromCode(int code, std::string_view message);
 // writes), since the first attempt may have been applied. Everything else is
 // the server's answer and is returned at once.
 bool isRetryable(absl::StatusCode code, bool idempotent);
+
+// The server's retry-after hint: the google.rpc.RetryInfo in the status
+// details (RESOURCE_EXHAUSTED from admission control), 0 when there is none.
+std::chrono::milliseconds retryDelayOf(const grpc::Status& status);
 
 // "FAILED_PRECONDITION" etc.
 std::string codeName(absl::StatusCode code);

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
 namespace depot {
@@ -30,6 +31,7 @@ absl::Status shardNotServed(ShardId shard) {
 bool isShardNotServed(const absl::Status& status) {
   return status.GetPayload(kNotServedPayload).has_value();
 }
+
 
 Engine::Engine(Store& store, const Clock& clock, Catalog& catalog, EventLog& events,
                AlertManager& alerts, Stats& stats, EngineOptions options)
@@ -190,10 +192,23 @@ absl::Status Engine::submit(Task task) {
     // be queued behind that step.
     if (!task.control && !m_owned[task.shard].load(std::memory_order_acquire))
       return shardNotServed(task.shard);
-    if (w.queued + task.weight > m_options.queue_capacity && w.queued > 0)
-      return absl::ResourceExhaustedError(
-          absl::StrCat("shard ", task.shard, " writer queue is full (", w.queued,
-                       " commands queued); retry after a short delay"));
+    // The bound: what the writer drains in max_queue_delay at its measured
+    // rate (min_queue until it has a rate), at most queue_capacity.
+    const double rate = w.drain_rate;
+    std::size_t bound = m_options.min_queue;
+    if (rate > 0)
+      bound = std::max(bound, static_cast<std::size_t>(
+                                  rate * static_cast<double>(m_options.max_queue_delay) / 1e6));
+    bound = std::min(bound, m_options.queue_capacity);
+    if (!task.control && w.queued + task.weight > bound && w.queued > 0) {
+      const double drain_s = rate > 0 ? static_cast<double>(w.queued) / rate : 0.05;
+      const Micros retry = std::clamp<Micros>(static_cast<Micros>(drain_s * 1e6), 5'000, 5'000'000);
+      return overloaded(absl::StrCat("shard ", task.shard, " writer queue is past its bound (",
+                                     w.queued, " commands queued, ~", retry / 1000,
+                                     " ms of work); nothing was applied: retry after ",
+                                     retry / 1000, " ms"),
+                        retry);
+    }
     w.queued += task.weight;
     w.depth.store(w.queued, std::memory_order_relaxed);
     w.queue.push_back(std::move(task));
@@ -257,7 +272,19 @@ void Engine::run(Writer& w) {
       control();
       continue;
     }
+    const auto batch_start = std::chrono::steady_clock::now();
+    std::size_t batch_weight = 0;
+    for (const auto& t : batch) batch_weight += t.weight;
     processBatch(w, batch);
+    if (batch_weight > 0) {
+      // The writer's service rate while busy: commands per second of batch
+      // work (validation + commit), smoothed over batches.
+      const double secs = std::max(
+          1e-6, std::chrono::duration<double>(std::chrono::steady_clock::now() - batch_start).count());
+      const double sample = static_cast<double>(batch_weight) / secs;
+      std::lock_guard lock(w.mutex);
+      w.drain_rate = w.drain_rate == 0 ? sample : 0.8 * w.drain_rate + 0.2 * sample;
+    }
     const Micros now = m_clock.now();
     if (now >= next_housekeeping) {
       next_housekeeping = now + kHousekeepingEvery;

@@ -41,7 +41,14 @@ namespace depot {
 
 struct EngineOptions {
   int writers = 2;
-  std::size_t queue_capacity = 200000;  // per writer, in commands
+  // Admission control, per writer: a command is refused when the queue holds
+  // more than the writer can drain in max_queue_delay at its measured rate
+  // (never less than min_queue, never more than queue_capacity). Admitted
+  // commands so keep their latency under a 10x spike; the refused get a
+  // retry-after of the expected drain time.
+  std::size_t queue_capacity = 200000;  // hard cap per writer, in commands
+  Micros max_queue_delay = 250'000;
+  std::size_t min_queue = 4096;
   std::size_t max_batch = 20000;        // commands per group commit
   Micros max_batch_delay = 0;
   Micros idempotency_window = 3600'000'000;
@@ -55,6 +62,7 @@ struct EngineOptions {
 // the shard's owner instead.
 absl::Status shardNotServed(ShardId shard);
 bool isShardNotServed(const absl::Status& status);
+
 
 // The completion of a task: called once, after the batch's commit, with its
 // status (OK, or the store's error when the batch was rolled back).
@@ -126,6 +134,7 @@ class Engine {
     std::condition_variable wake;
     std::deque<Task> queue;        // guarded by mutex
     std::size_t queued = 0;        // weight in queue, guarded by mutex
+    double drain_rate = 0;         // commands/s while busy (EWMA), guarded by mutex
     std::atomic<std::size_t> depth{0};
     std::atomic<std::size_t> open_holds{0};  // of this writer's shards
     std::priority_queue<Expiry, std::vector<Expiry>, std::greater<>> expiries;  // writer thread only

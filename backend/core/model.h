@@ -5,12 +5,14 @@
 #pragma once
 
 #include <array>
+#include <charconv>
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/cord.h"
 
 namespace depot {
 
@@ -99,6 +101,24 @@ struct LedgerEntry {
 
 // The result of one command, returned to the client and remembered (with the
 // command's fingerprint) for idempotent retries.
+// RESOURCE_EXHAUSTED carrying the time after which a retry should find room
+// (the server turns it into a google.rpc.RetryInfo); retryAfter() reads it
+// back (0 when absent).
+inline constexpr absl::string_view kRetryAfterPayload = "depot.retry_after_us";
+inline absl::Status overloaded(std::string_view message, Micros retry_after) {
+  absl::Status st = absl::ResourceExhaustedError(absl::string_view(message.data(), message.size()));
+  st.SetPayload(kRetryAfterPayload, absl::Cord(std::to_string(retry_after)));
+  return st;
+}
+inline Micros retryAfter(const absl::Status& status) {
+  auto p = status.GetPayload(kRetryAfterPayload);
+  if (!p) return 0;
+  const std::string text(*p);
+  Micros v = 0;
+  std::from_chars(text.data(), text.data() + text.size(), v);
+  return v;
+}
+
 struct Outcome {
   absl::StatusCode code = absl::StatusCode::kOk;
   std::string message;
@@ -107,8 +127,15 @@ struct Outcome {
   // Balances after the command for each (item, location) it touched, in
   // command order (transfer: from, to). Empty when refused.
   std::vector<std::pair<LocationId, Balance>> after;
+  // RESOURCE_EXHAUSTED from admission control: when the queue should have
+  // room (never stored: a shed command was not applied).
+  Micros retry_after = 0;
   bool ok() const { return code == absl::StatusCode::kOk; }
-  absl::Status status() const { return ok() ? absl::OkStatus() : absl::Status(code, message); }
+  absl::Status status() const {
+    if (ok()) return absl::OkStatus();
+    if (retry_after > 0) return overloaded(message, retry_after);
+    return absl::Status(code, message);
+  }
 };
 
 // Idempotency record: what a request_id produced. Kept for the idempotency

@@ -23,6 +23,7 @@ Outcome outcomeOf(const absl::Status& s) {
   Outcome o;
   o.code = s.code();
   o.message = std::string(s.message());
+  o.retry_after = retryAfter(s);
   return o;
 }
 
@@ -58,6 +59,8 @@ class InventoryService::Impl {
     EngineOptions e;
     e.writers = o.writers;
     e.queue_capacity = o.queue_capacity;
+    e.max_queue_delay = o.max_queue_delay;
+    e.min_queue = o.min_queue;
     e.max_batch = o.max_batch;
     e.max_batch_delay = o.max_batch_delay;
     e.idempotency_window = o.idempotency_window;

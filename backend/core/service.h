@@ -167,7 +167,9 @@ struct ShardSnapshot {
 
 struct ServiceOptions {
   int writers = 2;                          // writer threads; shard s belongs to writer s % writers
-  std::size_t queue_capacity = 200000;      // commands queued per writer before RESOURCE_EXHAUSTED
+  std::size_t queue_capacity = 200000;      // hard cap of commands queued per writer
+  Micros max_queue_delay = 250'000;         // admission: refuse past this much queued work per writer
+  std::size_t min_queue = 4096;             // admission: always room for this many commands
   std::size_t max_batch = 20000;            // commands per group commit
   Micros max_batch_delay = 0;               // wait this long for more commands (0: close on drain)
   Micros idempotency_window = 3600'000'000; // request ids remembered this long (1 h)

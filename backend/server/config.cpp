@@ -62,6 +62,12 @@ ParseOutcome parseCommandLine(int argc, const char* const* argv, DaemonConfig& c
       ->capture_default_str()
       ->type_name("N")
       ->check(CLI::Range(1, 256));
+  app.add_option("--max-queue-delay-ms", config.max_queue_delay_ms,
+                 "Admission control: a shard writer refuses new commands (RESOURCE_EXHAUSTED "
+                 "with a retry-after) past this much queued work")
+      ->capture_default_str()
+      ->type_name("MS")
+      ->check(CLI::Range(1, 60000));
   app.add_option("--sync", config.sync, "SQLite durability: full (default), normal or off")
       ->capture_default_str()
       ->check(CLI::IsMember({"full", "normal", "off"}));

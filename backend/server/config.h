@@ -2,7 +2,8 @@
 // --config may set every flag by its long name, e.g. `listen = "0.0.0.0:7070"`).
 //
 //   depotd [--data-dir DIR] [--listen HOST:PORT] [--metrics-listen HOST:PORT|off]
-//          [--config FILE] [--writers N] [--sync full|normal|off] [--node-id ID]
+//          [--config FILE] [--writers N] [--max-queue-delay-ms MS]
+//          [--sync full|normal|off] [--node-id ID]
 //          [--log-level debug|info|warn|error]
 //          [--store sqlite|postgres] [--pg-dsn DSN] [--pg-standby-dsn DSN]
 //          [--advertise HOST:PORT]
@@ -22,6 +23,7 @@ struct DaemonConfig {
   std::string metrics_listen = "127.0.0.1:9464";  // "off": no HTTP listener
   std::string config_file;
   int writers = 2;
+  int max_queue_delay_ms = 250;
   std::string sync = "full";
   std::string node_id;  // default: the host name
   std::string log_level = "info";

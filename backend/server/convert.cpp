@@ -108,6 +108,7 @@ void toProto(const MovementResult& in, const std::string& request_id, v1::Moveme
   out->set_entries(in.outcome.entries);
   for (const auto& b : in.after) toProto(b, out->add_after());
   out->set_replayed(in.replayed);
+  if (in.outcome.retry_after > 0) out->set_retry_after_ms((in.outcome.retry_after + 999) / 1000);
 }
 
 void toProto(const OrderResult& in, const std::string& order_id, v1::OrderResponse* out) {

@@ -114,6 +114,7 @@ int runDaemon(const DaemonConfig& config) {
   SystemClock clock;
   ServiceOptions serviceOptions;
   serviceOptions.writers = config.writers;
+  serviceOptions.max_queue_delay = static_cast<Micros>(config.max_queue_delay_ms) * 1000;
   serviceOptions.cluster_member = clustered;
   auto core = InventoryService::start(*store, clock, serviceOptions);
   if (!core.ok()) {

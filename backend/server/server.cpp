@@ -115,6 +115,9 @@ absl::StatusOr<std::unique_ptr<DepotServer>> DepotServer::start(InventoryService
   builder.SetMaxSendMessageSize(kMaxSendMessageBytes);
   // Refuse a second server on the same port instead of sharing it.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  // Admission per connection: at most this many calls in flight on one
+  // HTTP/2 connection (the shard queues bound the rest).
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, kMaxStreamsPerConnection);
   builder.RegisterService(&impl->inventory);
   builder.RegisterService(&impl->catalog);
   builder.RegisterService(&impl->stocktake);

@@ -31,6 +31,9 @@ class ClusterNode;
 // common.proto): every request within the API limits fits.
 inline constexpr int kMaxReceiveMessageBytes = 16 * 1024 * 1024;
 inline constexpr int kMaxSendMessageBytes = 64 * 1024 * 1024;
+// Calls in flight per client connection (HTTP/2 MAX_CONCURRENT_STREAMS);
+// more wait in the client's transport, not in server memory.
+inline constexpr int kMaxStreamsPerConnection = 1024;
 
 struct ServiceEnv {
   InventoryService& core;

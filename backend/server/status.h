@@ -11,7 +11,8 @@ namespace depot::server {
 
 // Codes map 1:1 (absl::StatusCode and grpc::StatusCode share the
 // google.rpc.Code numbering); the message is kept. A code outside 0..16
-// becomes UNKNOWN.
+// becomes UNKNOWN. A status with a retry-after (overloaded(), RESOURCE_EXHAUSTED
+// from admission control) carries a google.rpc.RetryInfo in its details.
 grpc::Status toGrpcStatus(const absl::Status& status);
 
 }  // namespace depot::server

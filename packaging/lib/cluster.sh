@@ -5,12 +5,16 @@
 #
 # A cluster directory DIR holds:
 #   .depot-cluster   marker: DIR was made by cluster/up and may be wiped by it
-#   env              KEY=value lines (PRIMARY_PORT, STANDBY_PORT, PG_BIN,
-#                    NODES, ENDPOINTS, DSN, ...), sourceable by bash
+#   env              KEY=value lines (PATRONI, PRIMARY_PORT, STANDBY_PORT,
+#                    PG_BIN, NODES, ENDPOINTS, DSN, ...), sourceable by bash
 #   pids             `name pid` lines, in start order: pg-primary, pg-standby,
-#                    node1..nodeN
-#   pg/              owned by postgres: data dirs primary/ and standby/, their
-#                    logs, and the unix sockets
+#                    node1..nodeN; with --patroni: etcd, patroni-pg1,
+#                    patroni-pg2, node1..nodeN (postmasters are Patroni's:
+#                    found through DIR/pg/*/postmaster.pid)
+#   pg/              owned by postgres: data dirs primary/ and standby/ (or
+#                    pg1/ and pg2/ under Patroni), their logs, the unix sockets
+#   etcd/, etcd.log  --patroni: etcd's data dir and log
+#   patroni/         --patroni: pg1.yml, pg2.yml and the members' logs
 #   node<i>/, node<i>.log   depotd data dir and log of node i
 #
 #   cluster_default_dir          $DEPOT_CLUSTER_DIR, else /tmp/depot-cluster
@@ -18,7 +22,9 @@
 #   cluster_pid_alive PID DIR    PID runs and its command line names DIR
 #   cluster_pid_running PID      PID runs (a zombie does not)
 #   cluster_stop_pg PID [SECS]   fast shutdown (INT), bounded wait, then QUIT/KILL
-#   cluster_stop_all DIR         stops everything recorded in DIR/pids, newest first
+#   cluster_child_pid PID SECS   the (first) child of PID, waiting for it
+#   cluster_stop_all DIR         stops everything recorded in DIR/pids: depotd
+#                                nodes, Patroni members, postmasters, etcd
 #   cluster_psql PORT DB SQL     one query over TCP as postgres, unaligned output
 
 CLUSTER_PG_BIN=/usr/lib/postgresql/15/bin
@@ -76,39 +82,73 @@ cluster_stop_pg() {
   cluster_wait_gone "$pid" 5
 }
 
-# Stops every process recorded in DIR/pids, in reverse start order (depotd
-# nodes before the databases they use), plus any postmaster whose pid file is
-# in DIR/pg but which was never recorded (up killed between pg_ctl and the
-# record). Tolerates dead pids. Fails when something could not be stopped.
+# cluster_child_pid PID SECONDS: prints the first child of PID, waiting up
+# to SECONDS for it (runuser forks the command it runs and waits for it).
+cluster_child_pid() {
+  local pid="$1" seconds="$2" i children=""
+  for ((i = 0; i < seconds * 10; i++)); do
+    children="$(cat "/proc/$pid/task/$pid/children" 2>/dev/null || true)"
+    if [[ -n "${children// /}" ]]; then
+      printf '%s\n' "${children%% *}"
+      return 0
+    fi
+    cluster_pid_running "$pid" || return 1
+    sleep 0.1
+  done
+  return 1
+}
+
+# cluster_stop_group SECONDS "name pid"...: TERM to all at once (they shut
+# down in parallel), then waits for each in turn, at most SECONDS, and KILLs
+# a straggler. Fails when one is still running after that.
+cluster_stop_group() {
+  local seconds="$1" entry name pid rc=0
+  shift
+  for entry in "$@"; do
+    read -r name pid <<<"$entry"
+    kill -TERM "$pid" 2>/dev/null || true
+  done
+  for entry in "$@"; do
+    read -r name pid <<<"$entry"
+    depot_log "stopping $name (pid $pid)"
+    depot_stop_pid "$pid" "$seconds"
+    cluster_wait_gone "$pid" 5 || rc=1
+  done
+  return "$rc"
+}
+
+# Stops every process recorded in DIR/pids, tolerating dead pids, in this
+# order: the depotd nodes (in parallel: TERM, then KILL after 10 s); the
+# Patroni members (in parallel: one stopped before the other would hand the
+# leader lock to it; each fast-stops its own postmaster, up to 40 s); plain
+# postmasters, newest first; any postmaster whose pid file is in DIR/pg but
+# which is not stopped yet (up killed between pg_ctl and the record, a
+# Patroni member killed -9 without its postgres); etcd last, once no Patroni
+# member needs it. Fails when something could not be stopped.
 cluster_stop_all() {
   local dir="$1" name pid rc=0 pidfile i
-  local -a lines=() running=()
+  local -a lines=() depotds=() members=() postmasters=() dcs=()
   if [[ -f "$dir/pids" ]]; then mapfile -t lines <"$dir/pids"; fi
   for ((i = ${#lines[@]} - 1; i >= 0; i--)); do
     read -r name pid _ <<<"${lines[$i]}" || true
     [[ -n "${name:-}" && -n "${pid:-}" ]] || continue
-    if cluster_pid_alive "$pid" "$dir"; then
-      running+=("$name $pid")
-    else
+    if ! cluster_pid_alive "$pid" "$dir"; then
       depot_log "$name (pid $pid) is not running"
+      continue
     fi
+    case "$name" in
+      pg-*) postmasters+=("$name $pid") ;;
+      patroni-*) members+=("$name $pid") ;;
+      etcd) dcs+=("$name $pid") ;;
+      *) depotds+=("$name $pid") ;;
+    esac
   done
-  # TERM to every depotd first, so that they shut down in parallel; the loop
-  # below then waits for each in turn (and KILLs a straggler).
-  for i in "${running[@]}"; do
-    read -r name pid <<<"$i"
-    if [[ "$name" != pg-* ]]; then kill -TERM "$pid" 2>/dev/null || true; fi
-  done
-  for i in "${running[@]}"; do
+  cluster_stop_group 10 "${depotds[@]}" || rc=1
+  cluster_stop_group 40 "${members[@]}" || rc=1
+  for i in "${postmasters[@]}"; do
     read -r name pid <<<"$i"
     depot_log "stopping $name (pid $pid)"
-    case "$name" in
-      pg-*) cluster_stop_pg "$pid" 30 || rc=1 ;;
-      *)
-        depot_stop_pid "$pid" 10
-        cluster_wait_gone "$pid" 5 || rc=1
-        ;;
-    esac
+    cluster_stop_pg "$pid" 30 || rc=1
   done
   for pidfile in "$dir"/pg/*/postmaster.pid; do
     [[ -f "$pidfile" ]] || continue
@@ -118,6 +158,7 @@ cluster_stop_all() {
       cluster_stop_pg "$pid" 30 || rc=1
     fi
   done
+  cluster_stop_group 10 "${dcs[@]}" || rc=1
   return "$rc"
 }
 

@@ -51,9 +51,13 @@ absl::Status PostgresCluster::heartbeat() {
 }
 
 absl::StatusOr<std::vector<std::pair<ShardId, std::uint64_t>>> PostgresCluster::renew() {
+  // Rows are locked in shard order, the order depot_fence() locks them in
+  // (PostgresStore::commit sorts by shard): a renewal and this node's group
+  // commit never deadlock.
   static const std::string kSql =
       "UPDATE shards SET lease_expires_at = now() + $2 * interval '1 millisecond' "
-      "WHERE owner = $1 RETURNING shard, epoch";
+      "WHERE shard IN (SELECT shard FROM shards WHERE owner = $1 ORDER BY shard FOR UPDATE) "
+      "AND owner = $1 RETURNING shard, epoch";
   auto r = pg::runSingle(*m_pool, deadline(),
                          Query{kSql, Params().addText(m_options.node_id).addInt(ttlMillis(m_options))},
                          "renew leases");

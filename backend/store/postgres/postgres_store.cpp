@@ -352,12 +352,21 @@ absl::Status PostgresStore::commit(const CommitBatch& batch) {
   std::vector<const Hold*> hold_order;
   std::vector<const CountRecord*> count_order;
 
+  // The fence locks the counter rows in shard order (stable: a shard named
+  // twice keeps its chain order), the order a lease renewal locks them in
+  // (PostgresCluster::renew), so the two never deadlock.
+  std::vector<const ShardCommit*> fence_order;
+  for (const ShardCommit& sc : batch.shards) fence_order.push_back(&sc);
+  std::stable_sort(fence_order.begin(), fence_order.end(),
+                   [](const ShardCommit* a, const ShardCommit* b) { return a->shard < b->shard; });
+  for (const ShardCommit* sc : fence_order) {
+    f_shard.addInt(sc->shard);
+    f_epoch.addInt(static_cast<std::int64_t>(sc->epoch));
+    f_expected.addInt(static_cast<std::int64_t>(sc->expected_last_seq));
+    f_count.addInt(static_cast<std::int64_t>(sc->entries.size()));
+    f_ts.addInt(sc->entries.empty() ? 0 : sc->entries.back().ts);
+  }
   for (const ShardCommit& sc : batch.shards) {
-    f_shard.addInt(sc.shard);
-    f_epoch.addInt(static_cast<std::int64_t>(sc.epoch));
-    f_expected.addInt(static_cast<std::int64_t>(sc.expected_last_seq));
-    f_count.addInt(static_cast<std::int64_t>(sc.entries.size()));
-    f_ts.addInt(sc.entries.empty() ? 0 : sc.entries.back().ts);
     for (const LedgerEntry& e : sc.entries) ledger.add(e);
     for (const BalanceRow& b : sc.balances) {
       auto [it, fresh] = last_balance.try_emplace({b.item, b.location}, &b);

@@ -91,19 +91,25 @@ class TestConcurrency : public QObject {
     CoreFixture f(o);
     f.seedCatalog(1);
     // Flood without waiting: some submissions must be refused, none lost.
-    std::atomic<int> ok{0}, exhausted{0}, other{0}, done{0};
+    std::atomic<int> ok{0}, exhausted{0}, other{0}, done{0}, no_hint{0};
     const int n = 400;
     for (int i = 0; i < n; ++i) {
       MovementRequest m{"q-" + std::to_string(i), K::kReceive, "SKU-1", "w1/A", "", 1, "", "t"};
       f.svc().apply({m}, false, [&](absl::StatusOr<std::vector<MovementResult>> r) {
         if (r.ok() && r->at(0).outcome.ok()) ++ok;
-        else if (r.ok() && r->at(0).outcome.code == absl::StatusCode::kResourceExhausted) ++exhausted;
+        else if (r.ok() && r->at(0).outcome.code == absl::StatusCode::kResourceExhausted) {
+          ++exhausted;
+          // Admission control says when to come back (5 ms .. 5 s).
+          const Micros hint = r->at(0).outcome.retry_after;
+          if (hint < 5'000 || hint > 5'000'000) ++no_hint;
+        }
         else ++other;
         ++done;
       });
     }
     QTRY_COMPARE_WITH_TIMEOUT(done.load(), n, 20000);
     QCOMPARE(other.load(), 0);
+    QCOMPARE(no_hint.load(), 0);
     QCOMPARE(f.balance("SKU-1", "w1/A").on_hand, Qty(ok.load()));
     QCOMPARE(f.replayProblem(), std::string());
     qInfo("accepted %d, refused with RESOURCE_EXHAUSTED %d", ok.load(), exhausted.load());

@@ -1,6 +1,8 @@
 // The one absl::Status -> grpc::Status mapping: every code 1:1, message kept.
 #include <QtTest>
 
+#include "client/status.h"
+#include "core/model.h"
 #include "server/status.h"
 
 class TestStatusMapping : public QObject {
@@ -65,6 +67,19 @@ class TestStatusMapping : public QObject {
         depot::server::toGrpcStatus(absl::Status(static_cast<absl::StatusCode>(42), "odd"));
     QCOMPARE(out.error_code(), grpc::StatusCode::UNKNOWN);
     QCOMPARE(QString::fromStdString(out.error_message()), QStringLiteral("odd"));
+  }
+
+  // Admission control's refusal carries a standard google.rpc.RetryInfo in
+  // the status details; the client library reads it back.
+  void overloadCarriesRetryInfo() {
+    const grpc::Status g = depot::server::toGrpcStatus(depot::overloaded("queue full", 1'234'567));
+    QCOMPARE(g.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+    QCOMPARE(g.error_message(), std::string("queue full"));
+    QVERIFY(!g.error_details().empty());
+    QCOMPARE(depot::client::retryDelayOf(g).count(), 1234);
+    const grpc::Status plain = depot::server::toGrpcStatus(absl::ResourceExhaustedError("x"));
+    QVERIFY(plain.error_details().empty());
+    QCOMPARE(depot::client::retryDelayOf(plain).count(), 0);
   }
 };
 

@@ -2,8 +2,8 @@
 // including the ones other nodes write, by reading the ledger tail from the
 // shared store. It wakes on a commit notification (the wait function; on
 // PostgreSQL a LISTEN connection), else on its poll timer, and after every
-// wake compares the store's last seqs with what the EventLog has, reading and
-// publishing the difference. The ledger stays the truth: a lost notification
+// wake reads every shard's entries after what the EventLog has
+// (Store::readLedgerAfter: one round trip on PostgreSQL) and publishes them. The ledger stays the truth: a lost notification
 // only delays delivery until the timer fires.
 //
 // Entries this node's own writers publish first are dropped by the EventLog
@@ -35,8 +35,8 @@ class LedgerFollower {
 
   void start();
   void stop();
-  // Entries the store had committed that this node had not yet published,
-  // at the last pass (the cross-node Watch lag in entries).
+  // Entries the last pass found that this node had not yet published (the
+  // cross-node Watch backlog, in entries).
   std::uint64_t lastLagEntries() const { return m_lag.load(std::memory_order_relaxed); }
   std::uint64_t passes() const { return m_passes.load(std::memory_order_relaxed); }
 

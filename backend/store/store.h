@@ -145,6 +145,24 @@ class Store {
   // Ledger rows of `shard` with seq in (after_seq, up_to_seq], ascending, at most `limit`.
   virtual absl::StatusOr<std::vector<LedgerEntry>> readLedger(ShardId shard, Seq after_seq,
                                                                Seq up_to_seq, std::size_t limit) = 0;
+  // Every shard's rows after after[shard] (at most `per_shard_limit` each),
+  // in (shard, seq) order, from one consistent read: what a node following
+  // the ledger has not seen yet. Per shard the rows are contiguous from
+  // after[shard] + 1 (seqs are commit-ordered). One round trip on
+  // PostgreSQL; this default reads shard by shard.
+  virtual absl::StatusOr<std::vector<LedgerEntry>> readLedgerAfter(
+      const std::array<Seq, kShardCount>& after, std::size_t per_shard_limit) {
+    auto last = lastSeqs();
+    if (!last.ok()) return last.status();
+    std::vector<LedgerEntry> out;
+    for (ShardId s = 0; s < kShardCount; ++s) {
+      if ((*last)[s] <= after[s]) continue;
+      auto rows = readLedger(s, after[s], (*last)[s], per_shard_limit);
+      if (!rows.ok()) return rows.status();
+      for (auto& e : *rows) out.push_back(std::move(e));
+    }
+    return out;
+  }
   // Calls `fn` for every ledger row in (shard, seq) order; stops early if fn
   // returns false. Used by --verify.
   virtual absl::Status scanLedger(const std::function<bool(const LedgerEntry&)>& fn) = 0;

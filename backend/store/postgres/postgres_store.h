@@ -93,6 +93,9 @@ class PostgresStore final : public Store {
   absl::StatusOr<Balance> balanceAt(ItemId item, LocationId location, Micros at) override;
   absl::StatusOr<std::vector<LedgerEntry>> readLedger(ShardId shard, Seq after_seq, Seq up_to_seq,
                                                       std::size_t limit) override;
+  // One statement: a LATERAL index range scan per shard.
+  absl::StatusOr<std::vector<LedgerEntry>> readLedgerAfter(const std::array<Seq, kShardCount>& after,
+                                                           std::size_t per_shard_limit) override;
   // Pages between which `fn` runs with no connection held.
   absl::Status scanLedger(const std::function<bool(const LedgerEntry&)>& fn) override;
   // One snapshot (a REPEATABLE READ transaction): fn runs while a pooled

@@ -294,6 +294,29 @@ absl::StatusOr<std::vector<LedgerEntry>> PostgresStore::readLedger(ShardId shard
   return ledgerRows(*r);
 }
 
+absl::StatusOr<std::vector<LedgerEntry>> PostgresStore::readLedgerAfter(
+    const std::array<Seq, kShardCount>& after, std::size_t per_shard_limit) {
+  static const std::string kSql =
+      // The counter row says which shards have anything new (it commits
+      // with the rows, so one snapshot agrees); only those are scanned.
+      cat("SELECT l.* FROM unnest($1::bigint[], $2::bigint[]) AS r(s, a) "
+          "JOIN shards sh ON sh.shard = r.s AND sh.last_seq > r.a CROSS JOIN LATERAL "
+          "(SELECT ", pg::kLedgerColumns,
+          " FROM ledger WHERE shard = r.s AND seq > r.a ORDER BY seq LIMIT $3) AS l "
+          "ORDER BY l.shard, l.seq");
+  if (per_shard_limit == 0) return std::vector<LedgerEntry>{};
+  pg::ArrayBuilder shards(pg::kInt8Oid), seqs(pg::kInt8Oid);
+  for (ShardId s = 0; s < kShardCount; ++s) {
+    shards.addInt(s);
+    seqs.addInt(clampSeq(after[s]));
+  }
+  Params p;
+  p.addIntArray(shards).addIntArray(seqs).addInt(sqlLimit(per_shard_limit));
+  auto r = pg::runSingle(*m_readers, deadline(), Query{kSql, std::move(p)}, "readLedgerAfter");
+  if (!r.ok()) return r.status();
+  return ledgerRows(*r);
+}
+
 absl::Status PostgresStore::scanLedger(const std::function<bool(const LedgerEntry&)>& fn) {
   static const std::string kSql =
       cat("SELECT ", pg::kLedgerColumns,

@@ -13,6 +13,10 @@ absl::Status loadDataSet(const LoadOptions& o) {
   client::ClientOptions co;
   co.endpoints = {o.server};
   co.deadline = std::chrono::seconds(60);
+  // A cluster that just started may still be handing shards over: movements
+  // refused as "not served" (UNAVAILABLE) are re-sent for a few seconds.
+  co.max_attempts = 30;
+  co.max_backoff = std::chrono::milliseconds(500);
   auto cl = client::Client::create(co);
   if (!cl.ok()) return cl.status();
   client::Client& c = **cl;

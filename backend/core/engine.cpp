@@ -192,20 +192,14 @@ absl::Status Engine::submit(Task task) {
     // be queued behind that step.
     if (!task.control && !m_owned[task.shard].load(std::memory_order_acquire))
       return shardNotServed(task.shard);
-    // The bound: what the writer drains in max_queue_delay at its measured
-    // rate (min_queue until it has a rate), at most queue_capacity.
-    const double rate = w.drain_rate;
-    std::size_t bound = m_options.min_queue;
-    if (rate > 0)
-      bound = std::max(bound, static_cast<std::size_t>(
-                                  rate * static_cast<double>(m_options.max_queue_delay) / 1e6));
-    bound = std::min(bound, m_options.queue_capacity);
-    if (!task.control && w.queued + task.weight > bound && w.queued > 0) {
-      const double drain_s = rate > 0 ? static_cast<double>(w.queued) / rate : 0.05;
-      const Micros retry = std::clamp<Micros>(static_cast<Micros>(drain_s * 1e6), 5'000, 5'000'000);
-      return overloaded(absl::StrCat("shard ", task.shard, " writer queue is past its bound (",
-                                     w.queued, " commands queued, ~", retry / 1000,
-                                     " ms of work); nothing was applied: retry after ",
+    // The hard cap (admission proper is admit(), per request).
+    if (!task.control && w.queued + task.weight > m_options.queue_capacity && w.queued > 0) {
+      const double rate = w.drain_rate;
+      const Micros retry = std::clamp<Micros>(
+          static_cast<Micros>(rate > 0 ? static_cast<double>(w.queued) / rate * 1e6 : 50'000),
+          5'000, 5'000'000);
+      return overloaded(absl::StrCat("shard ", task.shard, " writer queue is full (", w.queued,
+                                     " commands queued); nothing was applied: retry after ",
                                      retry / 1000, " ms"),
                         retry);
     }
@@ -215,6 +209,20 @@ absl::Status Engine::submit(Task task) {
   }
   w.wake.notify_one();
   return absl::OkStatus();
+}
+
+absl::Status Engine::admit(ShardId shard) const {
+  const Writer& w = *m_writers[shard % m_writers.size()];
+  std::lock_guard lock(w.mutex);
+  if (w.queued <= m_options.min_queue || w.drain_rate <= 0) return absl::OkStatus();
+  const double delay_s = static_cast<double>(w.queued) / w.drain_rate;
+  if (delay_s * 1e6 <= static_cast<double>(m_options.max_queue_delay)) return absl::OkStatus();
+  const Micros retry = std::clamp<Micros>(static_cast<Micros>(delay_s * 1e6), 5'000, 5'000'000);
+  return overloaded(absl::StrCat("shard ", shard, " writer is past its admission bound (",
+                                 w.queued, " commands queued, ~", retry / 1000,
+                                 " ms of work); nothing was applied: retry after ", retry / 1000,
+                                 " ms"),
+                    retry);
 }
 
 void Engine::forEachRequest(const std::function<void(const RequestRecord&)>& fn) const {

@@ -41,14 +41,14 @@ namespace depot {
 
 struct EngineOptions {
   int writers = 2;
-  // Admission control, per writer: a command is refused when the queue holds
-  // more than the writer can drain in max_queue_delay at its measured rate
-  // (never less than min_queue, never more than queue_capacity). Admitted
-  // commands so keep their latency under a 10x spike; the refused get a
-  // retry-after of the expected drain time.
-  std::size_t queue_capacity = 200000;  // hard cap per writer, in commands
-  Micros max_queue_delay = 250'000;
-  std::size_t min_queue = 4096;
+  // Admission control, per writer (admit()): a request is refused when the
+  // queue holds more than the writer drains in max_queue_delay at its
+  // measured rate (and more than min_queue commands). Admitted requests so
+  // keep a bounded queueing delay under a 10x spike; the refused get a
+  // retry-after of the expected drain time. queue_capacity is the hard cap.
+  std::size_t queue_capacity = 200000;
+  Micros max_queue_delay = 500'000;
+  std::size_t min_queue = 1024;
   std::size_t max_batch = 20000;        // commands per group commit
   Micros max_batch_delay = 0;
   Micros idempotency_window = 3600'000'000;
@@ -113,8 +113,14 @@ class Engine {
   // Refuses new tasks, drains and commits what is queued, joins the writers.
   void stop();
 
-  // UNAVAILABLE when stopped, RESOURCE_EXHAUSTED when the writer's queue is full.
+  // UNAVAILABLE when stopped, RESOURCE_EXHAUSTED (with a retry-after) past
+  // queue_capacity.
   absl::Status submit(Task task);
+  // Admission control, asked once per request and shard before its tasks are
+  // submitted (so a request never refuses its own parts): RESOURCE_EXHAUSTED
+  // with a retry-after when the shard's writer has more than max_queue_delay
+  // of queued work at its measured rate (and more than min_queue commands).
+  absl::Status admit(ShardId shard) const;
 
   std::size_t queueDepth() const;
   // Before start() only: visits every remembered idempotency record.
@@ -130,7 +136,7 @@ class Engine {
   };
   struct Writer {
     int index = 0;
-    std::mutex mutex;
+    mutable std::mutex mutex;
     std::condition_variable wake;
     std::deque<Task> queue;        // guarded by mutex
     std::size_t queued = 0;        // weight in queue, guarded by mutex

@@ -203,7 +203,8 @@ struct ApplyCall {
 }  // namespace
 
 void InventoryService::apply(std::vector<MovementRequest> movements, bool linked,
-                             Done<absl::StatusOr<std::vector<MovementResult>>> done) {
+                             Done<absl::StatusOr<std::vector<MovementResult>>> done,
+                             bool flow_controlled) {
   Impl& d = *m_impl;
   if (movements.empty()) return done(absl::InvalidArgumentError("movements: at least one is required"));
   if (movements.size() > kMaxBatchMovements)
@@ -320,6 +321,13 @@ void InventoryService::apply(std::vector<MovementRequest> movements, bool linked
   }
   call->pending.store(static_cast<int>(byShard.size()));
   for (auto& [shard, idxs] : byShard) {
+    if (!flow_controlled) {
+      if (auto s = d.engine.admit(shard); !s.ok()) {
+        for (auto i : idxs) call->results[i].outcome = outcomeOf(s);
+        if (call->pending.fetch_sub(1, std::memory_order_acq_rel) == 1) finish(call);
+        continue;
+      }
+    }
     Task task;
     task.shard = shard;
     task.weight = static_cast<std::uint32_t>(idxs.size());
@@ -460,6 +468,8 @@ void InventoryService::reserve(ReserveRequest r, Done<OrderResult> done) {
           absl::StrCat(path, ".sku: not on the shards of this request part")));
     byShard[item->shard].push_back(HoldLine{item->id, loc->id, l.quantity});
   }
+  for (const auto& [shard, lines] : byShard)
+    if (auto s = d.engine.admit(shard); !s.ok()) return refuse(s);
   const std::uint64_t fingerprint = r.part ? r.part->fingerprint : requestFingerprint(r);
   const Micros now = d.clock.now();
   if (!r.part) {
@@ -612,6 +622,8 @@ static void closeOrder(InventoryService::Impl& d, CloseHoldCmd base,
       return refuse(absl::FailedPreconditionError(
           absl::StrCat("lines: order '", base.order_id, "' holds nothing of SKU '",
                        d.catalog.skuOf(lines.front().item), "'")));
+  for (ShardId s : *shards)
+    if (auto st = d.engine.admit(s); !st.ok()) return refuse(st);
   if (!part) {
     if (auto s = d.registry.claim("request_id", base.request_id, base.fingerprint, d.clock.now());
         !s.ok())

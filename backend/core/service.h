@@ -168,8 +168,8 @@ struct ShardSnapshot {
 struct ServiceOptions {
   int writers = 2;                          // writer threads; shard s belongs to writer s % writers
   std::size_t queue_capacity = 200000;      // hard cap of commands queued per writer
-  Micros max_queue_delay = 250'000;         // admission: refuse past this much queued work per writer
-  std::size_t min_queue = 4096;             // admission: always room for this many commands
+  Micros max_queue_delay = 500'000;         // admission: refuse past this much queued work per writer
+  std::size_t min_queue = 1024;             // admission: never refuse below this many queued
   std::size_t max_batch = 20000;            // commands per group commit
   Micros max_batch_delay = 0;               // wait this long for more commands (0: close on drain)
   Micros idempotency_window = 3600'000'000; // request ids remembered this long (1 h)
@@ -202,8 +202,10 @@ class InventoryService {
   // own Outcome. linked: all movements must be on one shard and are applied
   // all-or-nothing (a failure aborts the others with ABORTED).
   // Whole-request errors (too many, linked across shards) fail the call.
+  // flow_controlled: the caller bounds its own in-flight work (ApplyStream),
+  // so the writers' time-based admission bound does not apply (see Task).
   void apply(std::vector<MovementRequest> movements, bool linked,
-             Done<absl::StatusOr<std::vector<MovementResult>>> done);
+             Done<absl::StatusOr<std::vector<MovementResult>>> done, bool flow_controlled = false);
 
   // ---- order holds ----
   void reserve(ReserveRequest request, Done<OrderResult> done);

@@ -156,7 +156,8 @@ std::unique_ptr<grpc::ClientContext> ClusterRouter::forwardContext() const {
 // ------------------------------------------------------------------ apply
 
 void ClusterRouter::apply(std::vector<MovementRequest> movements, bool linked,
-                          Done<absl::StatusOr<std::vector<MovementResult>>> done) {
+                          Done<absl::StatusOr<std::vector<MovementResult>>> done,
+                          bool flow_controlled) {
   // endpoint ("" = here) -> indices into movements
   std::map<std::string, std::vector<std::size_t>> groups;
   auto keyOf = [&](ShardId s) {
@@ -171,7 +172,7 @@ void ClusterRouter::apply(std::vector<MovementRequest> movements, bool linked,
       groups[linked ? linked_key : keyOf(shardOf(movements[i].sku))].push_back(i);
   }
   if (groups.size() == 1 && groups.begin()->first.empty())
-    return m_core.apply(std::move(movements), linked, std::move(done));
+    return m_core.apply(std::move(movements), linked, std::move(done), flow_controlled);
 
   struct Merge {
     std::vector<MovementRequest> movements;
@@ -213,10 +214,10 @@ void ClusterRouter::apply(std::vector<MovementRequest> movements, bool linked,
     if (endpoint.empty()) {
       std::vector<MovementRequest> subset;
       for (std::size_t i : idx) subset.push_back(merge->movements[i]);
-      m_core.apply(std::move(subset), linked,
-                   [place, idx](absl::StatusOr<std::vector<MovementResult>> r) {
-                     place(idx, std::move(r));
-                   });
+      m_core.apply(
+          std::move(subset), linked,
+          [place, idx](absl::StatusOr<std::vector<MovementResult>> r) { place(idx, std::move(r)); },
+          flow_controlled);
       continue;
     }
     struct Call {

@@ -51,7 +51,7 @@ class ClusterRouter {
   ~ClusterRouter();
 
   void apply(std::vector<MovementRequest> movements, bool linked,
-             Done<absl::StatusOr<std::vector<MovementResult>>> done);
+             Done<absl::StatusOr<std::vector<MovementResult>>> done, bool flow_controlled = false);
   void reserve(ReserveRequest request, Done<OrderResult> done);
   void commitOrder(CommitRequest request, Done<OrderResult> done);
   void releaseOrder(ReleaseRequest request, Done<OrderResult> done);

@@ -23,7 +23,7 @@ struct DaemonConfig {
   std::string metrics_listen = "127.0.0.1:9464";  // "off": no HTTP listener
   std::string config_file;
   int writers = 2;
-  int max_queue_delay_ms = 250;
+  int max_queue_delay_ms = 500;
   std::string sync = "full";
   std::string node_id;  // default: the host name
   std::string log_level = "info";

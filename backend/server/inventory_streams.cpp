@@ -97,10 +97,14 @@ class ApplyStreamReactor final
                    ids = std::move(ids)](absl::StatusOr<std::vector<MovementResult>> results) {
       onResults(tag, n, start, ids, std::move(results));
     };
+    // The stream's own in-flight bound is its admission control (it stops
+    // reading), so the writers' time-based bound does not refuse it.
     if (m_env.router)
-      m_env.router->apply(std::move(movements), /*linked=*/false, std::move(handle));
+      m_env.router->apply(std::move(movements), /*linked=*/false, std::move(handle),
+                          /*flow_controlled=*/true);
     else
-      m_env.core.apply(std::move(movements), /*linked=*/false, std::move(handle));
+      m_env.core.apply(std::move(movements), /*linked=*/false, std::move(handle),
+                       /*flow_controlled=*/true);
     std::lock_guard lock(m_mutex);
     maybeReadLocked();
   }

@@ -57,6 +57,9 @@ void ClusterNode::poke() {
 
 void ClusterNode::run() {
   const auto period = m_cluster.options().lease_ttl / 5;
+  // Pokes come from failed commits; with PostgreSQL away they would come in
+  // a stream, so ticks are at least this far apart.
+  constexpr auto kMinGap = std::chrono::milliseconds(100);
   for (;;) {
     {
       std::unique_lock lock(m_mutex);
@@ -64,7 +67,11 @@ void ClusterNode::run() {
       if (m_stop) return;
       m_poked = false;
     }
+    const auto started = SteadyClock::now();
     tick();
+    std::unique_lock lock(m_mutex);
+    m_wake.wait_until(lock, started + kMinGap, [this] { return m_stop; });
+    if (m_stop) return;
   }
 }
 

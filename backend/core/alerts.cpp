@@ -138,6 +138,11 @@ absl::StatusOr<std::size_t> AlertManager::syncFromStore() {
   return news.size();
 }
 
+bool AlertManager::anyActive() const {
+  std::lock_guard lock(m_mutex);
+  return !m_activeByKey.empty();
+}
+
 bool AlertManager::isActive(AlertKind kind, const std::string& subject) const {
   std::lock_guard lock(m_mutex);
   return m_activeByKey.count(std::make_pair(static_cast<int>(kind), subject)) > 0;

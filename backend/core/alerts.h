@@ -49,6 +49,7 @@ class AlertManager {
   // the resolution, even for a silenced alert.
   void resolve(AlertKind kind, const std::string& subject);
   bool isActive(AlertKind kind, const std::string& subject) const;
+  bool anyActive() const;
 
   // Active alerts (FIRING or ACKNOWLEDGED); with include_resolved also the
   // most recent resolved ones (at most `limit` in all).

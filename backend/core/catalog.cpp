@@ -94,6 +94,8 @@ absl::Status Catalog::load() {
   m_items.clear();
   m_locationByName.clear();
   m_locations.clear();
+  m_itemBySku.reserve(items->size());
+  m_items.reserve(items->size());
   for (auto& it : *items) {
     m_itemBySku[it.sku] = it.id;
     m_items[it.id] = std::move(it);

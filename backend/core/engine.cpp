@@ -83,10 +83,15 @@ void Engine::reviveShard(Writer& w, ShardState& st) {
   // Re-derive the alert rules from the recovered balances: whatever was
   // raised or resolved before a crash (or on the shard's previous owner)
   // converges here.
+  // With no alert active anywhere (the common restart) the per-item
+  // lookups by SKU are skipped: the flags start false.
+  const bool any_active = m_alerts.anyActive();
   for (auto& [item, totals] : st.totals) {
-    const std::string sku = m_catalog.skuOf(item);
-    totals.low_alert = m_alerts.isActive(AlertKind::kLowStock, sku);
-    totals.stockout_alert = m_alerts.isActive(AlertKind::kStockout, sku);
+    if (any_active) {
+      const std::string sku = m_catalog.skuOf(item);
+      totals.low_alert = m_alerts.isActive(AlertKind::kLowStock, sku);
+      totals.stockout_alert = m_alerts.isActive(AlertKind::kStockout, sku);
+    }
     evaluateItem(item, totals);
   }
   for (const auto& [id, count] : st.pending)

@@ -47,7 +47,11 @@ void ShardState::load(ShardRecovery r) {
   balances.clear();
   item_locations.clear();
   totals.clear();
+  // Sized up front: growing the maps row by row rehashes them repeatedly
+  // (the largest cost of a restart with millions of rows).
   balances.reserve(r.balances.size());
+  item_locations.reserve(r.balances.size());
+  totals.reserve(r.balances.size());
   for (const auto& row : r.balances) {
     balances[balanceKey(row.item, row.location)] = BalanceCell{row.balance, row.last_ts};
     item_locations[row.item].push_back(row.location);
@@ -63,6 +67,7 @@ void ShardState::load(ShardRecovery r) {
   request_order.clear();
   std::sort(r.requests.begin(), r.requests.end(),
             [](const RequestRecord& a, const RequestRecord& b) { return a.ts < b.ts; });
+  requests.reserve(r.requests.size());
   for (auto& rec : r.requests) {
     request_order.emplace_back(rec.ts, rec.request_id);
     requests[rec.request_id] = std::move(rec);

@@ -200,24 +200,7 @@ void Session::requestItemDetail(const QString& sku, qint64 fromUs, qint64 toUs) 
         d.error = userText(h.status(), QStringLiteral("load the history of %1").arg(sku));
         break;
       }
-      for (const auto& e : h->entries()) {
-        LedgerEntryValue v;
-        v.shard = e.shard();
-        v.seq = e.seq();
-        v.kind = e.kind();
-        v.sku = str(e.sku());
-        v.location = str(e.location());
-        v.dOnHand = e.d_on_hand();
-        v.dReserved = e.d_reserved();
-        v.onHandAfter = e.on_hand_after();
-        v.reservedAfter = e.reserved_after();
-        v.actor = str(e.actor());
-        v.reason = str(e.reason());
-        v.ref = str(e.ref());
-        v.requestId = str(e.request_id());
-        v.tsUs = e.ts_us();
-        d.history.push_back(v);
-      }
+      for (const auto& e : h->entries()) d.history.push_back(entryValue(e));
       if (h->next_page_token().empty()) break;
       hr.set_page_token(h->next_page_token());
     }

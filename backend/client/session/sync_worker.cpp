@@ -19,24 +19,6 @@ qint64 nowMs() { return QDateTime::currentMSecsSinceEpoch(); }
 
 QString str(const std::string& s) { return QString::fromStdString(s); }
 
-LedgerEntryValue entryValue(const v1::LedgerEntry& e) {
-  LedgerEntryValue v;
-  v.shard = e.shard();
-  v.seq = e.seq();
-  v.kind = e.kind();
-  v.sku = str(e.sku());
-  v.location = str(e.location());
-  v.dOnHand = e.d_on_hand();
-  v.dReserved = e.d_reserved();
-  v.onHandAfter = e.on_hand_after();
-  v.reservedAfter = e.reserved_after();
-  v.actor = str(e.actor());
-  v.reason = str(e.reason());
-  v.ref = str(e.ref());
-  v.requestId = str(e.request_id());
-  v.tsUs = e.ts_us();
-  return v;
-}
 
 AlertValue alertValue(const v1::Alert& a) {
   AlertValue v;
@@ -60,6 +42,25 @@ bool linkFailure(absl::StatusCode code) {
 }
 
 }  // namespace
+
+LedgerEntryValue entryValue(const v1::LedgerEntry& e) {
+  LedgerEntryValue v;
+  v.shard = e.shard();
+  v.seq = e.seq();
+  v.kind = e.kind();
+  v.sku = str(e.sku());
+  v.location = str(e.location());
+  v.dOnHand = e.d_on_hand();
+  v.dReserved = e.d_reserved();
+  v.onHandAfter = e.on_hand_after();
+  v.reservedAfter = e.reserved_after();
+  v.actor = str(e.actor());
+  v.reason = str(e.reason());
+  v.ref = str(e.ref());
+  v.requestId = str(e.request_id());
+  v.tsUs = e.ts_us();
+  return v;
+}
 
 SyncWorker::SyncWorker(Session& session, Cache& cache, const Session::Options& options)
     : m_session(session), m_cache(cache), m_options(options) {

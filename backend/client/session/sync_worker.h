@@ -21,6 +21,9 @@
 
 namespace depot::session {
 
+// One ledger entry of the API as the session's value type (Watch, History).
+LedgerEntryValue entryValue(const v1::LedgerEntry& e);
+
 class SyncWorker final {
  public:
   SyncWorker(Session& session, Cache& cache, const Session::Options& options);

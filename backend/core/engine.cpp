@@ -11,7 +11,6 @@ namespace depot {
 namespace {
 constexpr Micros kHousekeepingEvery = 1'000'000;  // prune windows, recount holds
 constexpr Micros kStorePruneEvery = 60'000'000;
-constexpr absl::string_view kNotServedPayload = "depot.shard_not_served";
 
 std::int64_t steadyMicros() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
@@ -21,15 +20,9 @@ std::int64_t steadyMicros() {
 }  // namespace
 
 absl::Status shardNotServed(ShardId shard) {
-  absl::Status st = absl::UnavailableError(
+  return absl::UnavailableError(
       absl::StrCat("shard ", shard, " is not served by this node (its lease is held elsewhere "
                    "or moving); retry, the cluster routes it to the owner"));
-  st.SetPayload(kNotServedPayload, absl::Cord(absl::StrCat(shard)));
-  return st;
-}
-
-bool isShardNotServed(const absl::Status& status) {
-  return status.GetPayload(kNotServedPayload).has_value();
 }
 
 

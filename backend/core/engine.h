@@ -57,11 +57,9 @@ struct EngineOptions {
   bool own_all_shards = true;  // false: cluster node, shards come by acquire()
 };
 
-// UNAVAILABLE "shard N is not served by this node", marked so that a router
-// can tell it from other failures (isShardNotServed) and send the request to
-// the shard's owner instead.
+// UNAVAILABLE "shard N is not served by this node": the lease is elsewhere or
+// moving; the client retries (with the same request_id) and is routed anew.
 absl::Status shardNotServed(ShardId shard);
-bool isShardNotServed(const absl::Status& status);
 
 
 // The completion of a task: called once, after the batch's commit, with its

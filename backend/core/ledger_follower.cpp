@@ -47,7 +47,6 @@ void LedgerFollower::catchUp() {
     const Cursor have = m_events.committed();
     auto rows = m_store.readLedgerAfter(have, kPage);
     if (!rows.ok()) return;  // store unreachable: try again after the next wait
-    m_passes.fetch_add(1, std::memory_order_relaxed);
     m_lag.store(rows->size(), std::memory_order_relaxed);
     bool full = false;
     // Rows come in (shard, seq) order: publish one batch per shard.

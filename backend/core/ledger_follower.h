@@ -38,7 +38,6 @@ class LedgerFollower {
   // Entries the last pass found that this node had not yet published (the
   // cross-node Watch backlog, in entries).
   std::uint64_t lastLagEntries() const { return m_lag.load(std::memory_order_relaxed); }
-  std::uint64_t passes() const { return m_passes.load(std::memory_order_relaxed); }
 
  private:
   void run();
@@ -50,7 +49,6 @@ class LedgerFollower {
   const std::chrono::milliseconds m_poll;
   std::atomic<bool> m_stop{false};
   std::atomic<std::uint64_t> m_lag{0};
-  std::atomic<std::uint64_t> m_passes{0};
   std::thread m_thread;
 };
 

@@ -121,7 +121,17 @@ class TestServerUnits : public QObject {
                                                        {"--log-level", "x"},
                                                        {"--verify"},
                                                        {"extra"},
-                                                       {"--config", "/nonexistent/depotd.toml"}};
+                                                       {"--config", "/nonexistent/depotd.toml"},
+                                                       // cluster flags
+                                                       {"--store", "mysql"},
+                                                       {"--store", "postgres"},
+                                                       {"--pg-dsn", "host=x"},
+                                                       {"--pg-standby-dsn", "host=x"},
+                                                       {"--store", "postgres", "--pg-dsn", "h",
+                                                        "--lease-ttl", "0"},
+                                                       {"--store", "postgres", "--pg-dsn", "h",
+                                                        "--advertise", "nohostport"},
+                                                       {"--max-queue-delay-ms", "0"}};
     for (const auto& args : bad) {
       DaemonConfig c;
       auto out = parse(args, c);
@@ -134,6 +144,18 @@ class TestServerUnits : public QObject {
     auto help = parse({"--help"}, c);
     QCOMPARE(*help.exit_code, 0);
     QVERIFY(help.output.find("--metrics-listen") != std::string::npos);
+  }
+
+  void clusterFlags() {
+    DaemonConfig c;
+    auto out = parse({"--store", "postgres", "--pg-dsn", "host=127.0.0.1 dbname=depot",
+                      "--listen", "127.0.0.1:7071", "--lease-ttl", "7"},
+                     c);
+    QVERIFY(!out.exit_code.has_value());
+    QCOMPARE(c.store, std::string("postgres"));
+    QCOMPARE(c.advertise, std::string("127.0.0.1:7071"));  // defaults to --listen
+    QCOMPARE(c.lease_ttl_s, 7);
+    QCOMPARE(c.max_queue_delay_ms, 500);
   }
 
   void configFileSetsFlags() {

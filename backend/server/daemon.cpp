@@ -9,6 +9,7 @@
 #include <system_error>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "core/clock.h"
 #include "core/ledger_verifier.h"
 #include "core/service.h"
@@ -288,6 +289,17 @@ int runVerify(const DaemonConfig& config) {
   options.path = dbPath.string();
   options.read_connections = 2;
   auto store = SqliteStore::open(options);
+  if (store.status().code() == absl::StatusCode::kFailedPrecondition &&
+      absl::StrContains(store.status().message(), "in use by another writer")) {
+    // depotd is running on this directory: verify what it has applied so far
+    // (a consistent snapshot) instead of taking the store from it.
+    std::fprintf(stderr,
+                 "depotd --verify: %s is in use by a running depotd; verifying the ledger it has "
+                 "applied so far\n",
+                 dbPath.string().c_str());
+    options.shared_read = true;
+    store = SqliteStore::open(options);
+  }
   if (!store.ok()) {
     std::fprintf(stderr, "depotd --verify: cannot open %s: %s\n", dbPath.string().c_str(),
                  store.status().ToString().c_str());

@@ -87,6 +87,28 @@ class Reader {
     *v = result;
     return true;
   }
+  bool getBytesView(std::string_view* v) {
+    std::uint64_t size = 0;
+    if (!getVarint(&size)) return false;
+    if (size > m_data.size() - m_pos) return fail("bytes run past the end");
+    *v = m_data.substr(m_pos, size);
+    m_pos += size;
+    return true;
+  }
+  bool getByte(std::uint8_t* v) {
+    std::uint64_t u = 0;
+    if (!getVarint(&u)) return false;
+    if (u > 0xff) return fail("enum value does not fit in 8 bits");
+    *v = static_cast<std::uint8_t>(u);
+    return true;
+  }
+  bool getFormat() {
+    if (m_data.empty() || m_data[0] != kFormatV1) return fail("unknown or missing format byte");
+    m_pos = 1;
+    return true;
+  }
+  // Records a failure found by the caller (a nested blob that did not decode).
+  bool failWith(std::string_view why) { return fail(why); }
   bool getBytes(std::string* v) {
     std::uint64_t size = 0;
     if (!getVarint(&size)) return false;
@@ -236,6 +258,191 @@ absl::Status decodeRequests(std::string_view blob, ShardId shard, std::vector<Re
   }
   if (!in.finish()) return in.status();
   return absl::OkStatus();
+}
+
+// ---- CommitBatch (one commit log record) ----
+//
+// format byte, shard count, then per ShardCommit: shard, epoch,
+// expected_last_seq; the entries (count, then request_id, kind, item,
+// location, d_on_hand, d_reserved, on_hand_after, reserved_after, actor,
+// reason, ref, ts); the balances (count, then item, location, on_hand,
+// reserved, last_ts); the requests as one nested encodeRequests blob; the
+// holds (count, then order_id, request_id, state, lines blob, actor,
+// created_at, expires_at, closed_at); the counts (count, then every field).
+
+void encodeCommitBatch(const CommitBatch& batch, std::string* out) {
+  out->clear();
+  out->push_back(kFormatV1);
+  putVarint(batch.shards.size(), out);
+  std::string nested;
+  for (const ShardCommit& sc : batch.shards) {
+    putVarint(sc.shard, out);
+    putVarint(sc.epoch, out);
+    putVarint(sc.expected_last_seq, out);
+    putVarint(sc.entries.size(), out);
+    for (const LedgerEntry& e : sc.entries) {
+      putBytes(e.request_id, out);
+      putVarint(static_cast<std::uint64_t>(e.kind), out);
+      putVarint(e.item, out);
+      putVarint(e.location, out);
+      putSigned(e.d_on_hand, out);
+      putSigned(e.d_reserved, out);
+      putSigned(e.on_hand_after, out);
+      putSigned(e.reserved_after, out);
+      putBytes(e.actor, out);
+      putBytes(e.reason, out);
+      putBytes(e.ref, out);
+      putSigned(e.ts, out);
+    }
+    putVarint(sc.balances.size(), out);
+    for (const BalanceRow& b : sc.balances) {
+      putVarint(b.item, out);
+      putVarint(b.location, out);
+      putSigned(b.balance.on_hand, out);
+      putSigned(b.balance.reserved, out);
+      putSigned(b.last_ts, out);
+    }
+    encodeRequests(sc.requests, &nested);
+    putBytes(nested, out);
+    putVarint(sc.holds.size(), out);
+    for (const Hold& h : sc.holds) {
+      putBytes(h.order_id, out);
+      putBytes(h.request_id, out);
+      putVarint(static_cast<std::uint64_t>(h.state), out);
+      encodeHoldLines(h.lines, &nested);
+      putBytes(nested, out);
+      putBytes(h.actor, out);
+      putSigned(h.created_at, out);
+      putSigned(h.expires_at, out);
+      putSigned(h.closed_at, out);
+    }
+    putVarint(sc.counts.size(), out);
+    for (const CountRecord& c : sc.counts) {
+      putBytes(c.count_id, out);
+      putVarint(c.item, out);
+      putVarint(c.location, out);
+      putSigned(c.counted, out);
+      putSigned(c.counted_at, out);
+      putSigned(c.expected, out);
+      putSigned(c.variance, out);
+      putVarint(static_cast<std::uint64_t>(c.state), out);
+      putBytes(c.session_id, out);
+      putBytes(c.counter, out);
+      putVarint(c.blind ? 1 : 0, out);
+      putSigned(c.submitted_at, out);
+      putBytes(c.decided_by, out);
+      putBytes(c.note, out);
+      putSigned(c.decided_at, out);
+      putVarint(c.applied_seq, out);
+    }
+  }
+}
+
+namespace {
+
+bool getEntry(Reader& in, LedgerEntry* e) {
+  std::uint8_t kind = 0;
+  if (!in.getBytes(&e->request_id) || !in.getByte(&kind) || !in.getU32(&e->item) ||
+      !in.getU32(&e->location) || !in.getSigned(&e->d_on_hand) || !in.getSigned(&e->d_reserved) ||
+      !in.getSigned(&e->on_hand_after) || !in.getSigned(&e->reserved_after) ||
+      !in.getBytes(&e->actor) || !in.getBytes(&e->reason) || !in.getBytes(&e->ref) ||
+      !in.getSigned(&e->ts)) {
+    return false;
+  }
+  e->kind = static_cast<MovementKind>(kind);
+  return true;
+}
+
+bool getHold(Reader& in, Hold* h) {
+  std::uint8_t state = 0;
+  std::string_view lines;
+  if (!in.getBytes(&h->order_id) || !in.getBytes(&h->request_id) || !in.getByte(&state) ||
+      !in.getBytesView(&lines) || !in.getBytes(&h->actor) || !in.getSigned(&h->created_at) ||
+      !in.getSigned(&h->expires_at) || !in.getSigned(&h->closed_at)) {
+    return false;
+  }
+  h->state = static_cast<HoldState>(state);
+  auto decoded = decodeHoldLines(lines);
+  if (!decoded.ok()) return in.failWith(std::string(decoded.status().message()));
+  h->lines = *std::move(decoded);
+  return true;
+}
+
+bool getCountRecord(Reader& in, CountRecord* c) {
+  std::uint8_t state = 0;
+  std::uint64_t blind = 0;
+  if (!in.getBytes(&c->count_id) || !in.getU32(&c->item) || !in.getU32(&c->location) ||
+      !in.getSigned(&c->counted) || !in.getSigned(&c->counted_at) || !in.getSigned(&c->expected) ||
+      !in.getSigned(&c->variance) || !in.getByte(&state) || !in.getBytes(&c->session_id) ||
+      !in.getBytes(&c->counter) || !in.getVarint(&blind) || !in.getSigned(&c->submitted_at) ||
+      !in.getBytes(&c->decided_by) || !in.getBytes(&c->note) || !in.getSigned(&c->decided_at) ||
+      !in.getVarint(&c->applied_seq)) {
+    return false;
+  }
+  c->state = static_cast<CountState>(state);
+  c->blind = blind != 0;
+  return true;
+}
+
+bool getShardCommit(Reader& in, ShardCommit* sc) {
+  std::uint64_t n = 0;
+  std::uint32_t shard = 0;
+  if (!in.getU32(&shard) || !in.getVarint(&sc->epoch) || !in.getVarint(&sc->expected_last_seq)) {
+    return false;
+  }
+  if (shard >= kShardCount) return in.failWith("shard out of range");
+  sc->shard = static_cast<ShardId>(shard);
+  // Minimum sizes: an entry 15 bytes, a balance 5, a hold 11, a count 16.
+  if (!in.getCount(&n, 15)) return false;
+  sc->entries.resize(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    LedgerEntry& e = sc->entries[i];
+    if (!getEntry(in, &e)) return false;
+    e.shard = sc->shard;
+    e.seq = sc->expected_last_seq + 1 + i;
+  }
+  if (!in.getCount(&n, 5)) return false;
+  sc->balances.resize(n);
+  for (BalanceRow& b : sc->balances) {
+    if (!in.getU32(&b.item) || !in.getU32(&b.location) || !in.getSigned(&b.balance.on_hand) ||
+        !in.getSigned(&b.balance.reserved) || !in.getSigned(&b.last_ts)) {
+      return false;
+    }
+  }
+  std::string_view requests;
+  if (!in.getBytesView(&requests)) return false;
+  if (auto st = decodeRequests(requests, sc->shard, &sc->requests); !st.ok()) {
+    return in.failWith(std::string(st.message()));
+  }
+  if (!in.getCount(&n, 11)) return false;
+  sc->holds.resize(n);
+  for (Hold& h : sc->holds) {
+    if (!getHold(in, &h)) return false;
+    h.shard = sc->shard;
+  }
+  if (!in.getCount(&n, 16)) return false;
+  sc->counts.resize(n);
+  for (CountRecord& c : sc->counts) {
+    if (!getCountRecord(in, &c)) return false;
+    c.shard = sc->shard;
+  }
+  return true;
+}
+
+}  // namespace
+
+absl::StatusOr<CommitBatch> decodeCommitBatch(std::string_view blob) {
+  Reader in(blob, "a commit log record");
+  CommitBatch batch;
+  std::uint64_t shards = 0;
+  // A ShardCommit takes at least 9 bytes (3 ids, 5 empty lists and blobs).
+  if (in.getFormat() && in.getCount(&shards, 9)) {
+    batch.shards.resize(shards);
+    for (ShardCommit& sc : batch.shards)
+      if (!getShardCommit(in, &sc)) break;
+  }
+  if (!in.finish()) return in.status();
+  return batch;
 }
 
 }  // namespace depot::sqlite

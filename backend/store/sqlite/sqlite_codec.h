@@ -1,6 +1,8 @@
 // Compact BLOB encodings for list-valued columns: holds.lines, and the
 // idempotency records of one ShardCommit (requests.records), each record with
-// its Outcome.after list. Independent of SQLite; another engine may reuse them.
+// its Outcome.after list; and a whole CommitBatch, the payload of one commit
+// log record (sqlite_commit_log.h). Independent of SQLite; another engine may
+// reuse them.
 //
 // Every blob: empty for an empty list; otherwise a format byte (1), the
 // element count as a LEB128 varint, then the elements. Integers are varints:
@@ -22,6 +24,7 @@
 
 #include "absl/status/statusor.h"
 #include "core/model.h"
+#include "store/store.h"
 
 namespace depot::sqlite {
 
@@ -38,5 +41,11 @@ absl::StatusOr<std::vector<HoldLine>> decodeHoldLines(std::string_view blob);
 // decodeRequests sets it on every record it appends to *out.
 void encodeRequests(const std::vector<RequestRecord>& records, std::string* out);
 absl::Status decodeRequests(std::string_view blob, ShardId shard, std::vector<RequestRecord>* out);
+
+// A whole group commit. Entries carry neither shard nor seq: they are their
+// ShardCommit's shard and expected_last_seq + 1, + 2, ... (commit() checks
+// exactly that before encoding).
+void encodeCommitBatch(const CommitBatch& batch, std::string* out);
+absl::StatusOr<CommitBatch> decodeCommitBatch(std::string_view blob);
 
 }  // namespace depot::sqlite

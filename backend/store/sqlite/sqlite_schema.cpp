@@ -27,8 +27,8 @@ struct Migration {
 //   from items (items_shard) for recovery. balances_location serves
 //   bin-filtered listStock; commits update on_hand/reserved in place, which
 //   does not touch that index, so it costs only when a pair first appears.
-// - requests is a log: one row per ShardCommit holding all of its idempotency
-//   records (sqlite_codec.h), not one row per request. Nothing looks records
+// - requests is a log: one row per shard per applier transaction holding all
+//   of its idempotency records (sqlite_codec.h), not one row per request. Nothing looks records
 //   up by request_id in the store (engines keep the window in memory and read
 //   it back whole in recoverShard), and a row per request cost a random-key
 //   B-tree insert per command, measured at about a third of the commit time.
@@ -40,6 +40,9 @@ struct Migration {
 //   path. Rows are never deleted from items/locations.
 // - holds_shard serves recovery; holds_closed pruning (partial: open holds are
 //   never pruned).
+// - None of these tables is written on the commit path: commits go to the
+//   commit log and the applier writes them in large transactions, so the
+//   random-position inserts above are paid once per many commits.
 constexpr Migration kMigrations[] = {
     {"catalog, ledger, balances, idempotency records and holds", R"sql(
 CREATE TABLE meta(
@@ -165,6 +168,13 @@ CREATE TABLE silences(
   created_at INTEGER NOT NULL,
   expires_at INTEGER NOT NULL);
 CREATE INDEX silences_expires ON silences(expires_at);
+)sql"},
+    // The tables are brought up to date from the commit log (`<file>-commits`,
+    // sqlite_commit_log.h) after each commit is durable there; this records
+    // how far. A binary older than this version would ignore the log, so the
+    // version bump makes it refuse the file instead.
+    {"commit log: meta.applied_log_id", R"sql(
+INSERT INTO meta(key, value) VALUES('applied_log_id', '0');
 )sql"},
 };
 

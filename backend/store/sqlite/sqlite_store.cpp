@@ -2,11 +2,22 @@
 // recovery. The read-only queries live in sqlite_store_reads.cpp.
 #include "store/sqlite/sqlite_store.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
 #include <limits>
+
+#include "absl/container/flat_hash_map.h"
 
 #include "store/sqlite/sqlite_checkpointer.h"
 #include "store/sqlite/sqlite_codec.h"
+#include "store/sqlite/sqlite_commit_log.h"
 #include "store/sqlite/sqlite_db.h"
 #include "store/sqlite/sqlite_pool.h"
 #include "store/sqlite/sqlite_rows.h"
@@ -41,6 +52,7 @@ struct Writer {
   Stmt silence_put;
   Stmt prune_requests;
   Stmt prune_holds;
+  Stmt applied_put;
   std::string scratch;  // encoded blobs, reused across rows
 
   absl::Status prepareAll() {
@@ -108,6 +120,9 @@ struct Writer {
         {&prune_requests, sqlite::cat("DELETE FROM requests WHERE id IN (SELECT id FROM requests "
                                       "WHERE max_ts < ?1 LIMIT ",
                                       kPruneChunk, ")")},
+        {&applied_put,
+         "INSERT INTO meta(key, value) VALUES('applied_log_id', ?1) "
+         "ON CONFLICT(key) DO UPDATE SET value = excluded.value"},
         {&prune_holds, sqlite::cat("DELETE FROM holds WHERE (order_id, shard) IN (SELECT "
                                    "order_id, shard FROM holds WHERE state <> 1 AND "
                                    "closed_at < ?1 LIMIT ",
@@ -183,88 +198,6 @@ absl::Status validateShardCommit(const ShardCommit& sc) {
   return absl::OkStatus();
 }
 
-// Writes one ShardCommit inside the caller's transaction after the fencing
-// check. Any error leaves the transaction to be rolled back by the caller.
-absl::Status writeShardCommit(Writer& w, const ShardCommit& sc) {
-  std::int64_t epoch = 1;  // a missing row is an unclaimed shard: epoch 1, last_seq 0
-  std::int64_t last_seq = 0;
-  std::int64_t last_ts = 0;
-  bool exists = false;
-  {
-    Stmt::Scope scope(w.shard_get);
-    w.shard_get.bindInt(1, sc.shard);
-    auto row = w.shard_get.next("reading the shard row");
-    if (!row.ok()) return withContext(row.status(), sqlite::cat("commit: shard ", sc.shard));
-    if (*row) {
-      exists = true;
-      epoch = w.shard_get.colInt(0);
-      last_seq = w.shard_get.colInt(1);
-      last_ts = w.shard_get.colInt(2);
-    }
-  }
-  if (static_cast<Seq>(last_seq) != sc.expected_last_seq ||
-      static_cast<std::uint64_t>(epoch) != sc.epoch) {
-    return absl::FailedPreconditionError(sqlite::cat(
-        "commit: shard ", sc.shard, " is fenced: the batch expects last_seq ", sc.expected_last_seq,
-        " at epoch ", sc.epoch, " but the store has last_seq ", last_seq, " at epoch ", epoch,
-        " (seqs ", sc.expected_last_seq + 1, "..", sc.expected_last_seq + sc.entries.size(),
-        " refused); nothing in the batch was written"));
-  }
-
-  for (const LedgerEntry& e : sc.entries) {
-    Stmt::Scope scope(w.ledger_put);
-    bindLedgerEntry(w.ledger_put, e);
-    if (auto st = w.ledger_put.run("inserting a ledger entry"); !st.ok()) {
-      return withContext(st, sqlite::cat("commit: shard ", sc.shard, " seq ", e.seq));
-    }
-  }
-  if (!sc.entries.empty() || !exists) {
-    Stmt::Scope scope(w.shard_put);
-    w.shard_put.bindInt(1, sc.shard);
-    w.shard_put.bindInt(2, epoch);
-    w.shard_put.bindInt(3, static_cast<std::int64_t>(sc.expected_last_seq + sc.entries.size()));
-    w.shard_put.bindInt(4, sc.entries.empty() ? last_ts : sc.entries.back().ts);
-    if (auto st = w.shard_put.run("updating the shard row"); !st.ok()) {
-      return withContext(st, sqlite::cat("commit: shard ", sc.shard));
-    }
-  }
-  for (const BalanceRow& b : sc.balances) {
-    Stmt::Scope scope(w.balance_put);
-    bindBalanceRow(w.balance_put, b);
-    if (auto st = w.balance_put.run("writing a balance"); !st.ok()) {
-      return withContext(
-          st, sqlite::cat("commit: shard ", sc.shard, " item ", b.item, " location ", b.location));
-    }
-  }
-  if (!sc.requests.empty()) {
-    Micros max_ts = sc.requests.front().ts;
-    for (const RequestRecord& r : sc.requests) max_ts = std::max(max_ts, r.ts);
-    encodeRequests(sc.requests, &w.scratch);
-    Stmt::Scope scope(w.request_put);
-    w.request_put.bindInt(1, sc.shard);
-    w.request_put.bindInt(2, max_ts);
-    w.request_put.bindBlob(3, w.scratch);
-    if (auto st = w.request_put.run("writing idempotency records"); !st.ok()) {
-      return withContext(st, sqlite::cat("commit: shard ", sc.shard));
-    }
-  }
-  for (const Hold& h : sc.holds) {
-    Stmt::Scope scope(w.hold_put);
-    bindHold(w.hold_put, h, &w.scratch);
-    if (auto st = w.hold_put.run("writing a hold"); !st.ok()) {
-      return withContext(st, sqlite::cat("commit: shard ", sc.shard));
-    }
-  }
-  for (const CountRecord& c : sc.counts) {
-    Stmt::Scope scope(w.count_put);
-    bindCount(w.count_put, c);
-    if (auto st = w.count_put.run("writing a count"); !st.ok()) {
-      return withContext(st, sqlite::cat("commit: shard ", sc.shard));
-    }
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
 }  // namespace sqlite
 
@@ -287,9 +220,37 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::open(const Options& op
   auto db = Db::open(options.path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   if (!db.ok()) return db.status();
   sqlite3_busy_timeout(db->get(), sqlite::kBusyTimeoutMs);
+  // One writer per file: an exclusive flock on a descriptor of our own, held
+  // until the store is destroyed. (flock is separate from SQLite's POSIX
+  // locks; the descriptor stays open so closing it cannot drop theirs early.)
+  int lock_fd = -1;
+  if (!options.shared_read) {
+    lock_fd = ::open(options.path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (lock_fd < 0) {
+      return absl::UnavailableError(
+          sqlite::cat(where, ": opening it to lock it: ", std::strerror(errno)));
+    }
+    if (::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+      const int err = errno;
+      ::close(lock_fd);
+      if (err == EWOULDBLOCK) {
+        return absl::FailedPreconditionError(sqlite::cat(
+            where, " is in use by another writer (is another depotd running on this data "
+                   "directory?); stop it first, or open it for shared reading"));
+      }
+      return absl::UnavailableError(sqlite::cat(where, ": locking it: ", std::strerror(err)));
+    }
+  }
+  struct LockGuard {
+    int& fd;
+    ~LockGuard() {
+      if (fd >= 0) ::close(fd);
+    }
+  } lock_guard{lock_fd};
 
   // The first statement reads the header: a file that is not a database fails
   // here with SQLITE_NOTADB (DATA_LOSS), before anything is written to it.
+  if (const char* ps = getenv("DEPOT_PAGE_SIZE")) { (void)db->exec((std::string("PRAGMA page_size=") + ps).c_str(), "ps"); }
   auto mode = db->queryText("PRAGMA journal_mode=WAL");
   if (!mode.ok()) return sqlite::withContext(mode.status(), sqlite::cat(where, ": enabling WAL"));
   if (*mode != "wal") {
@@ -324,9 +285,18 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::open(const Options& op
   if (!checkpointer.ok()) return sqlite::withContext(checkpointer.status(), where);
   (*checkpointer)->hook(writer->db.get());
 
-  return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(writer), *std::move(readers),
-                                                      *std::move(checkpointer),
-                                                      *std::move(ledger_id), *version));
+  std::unique_ptr<SqliteStore> store(new SqliteStore(std::move(writer), *std::move(readers),
+                                                    *std::move(checkpointer),
+                                                    *std::move(ledger_id), *version));
+  if (!options.shared_read) {
+    store->m_lock_fd = std::exchange(lock_fd, -1);
+    if (auto st = store->startWriting(sqlite::CommitLog::pathFor(options.path),
+                                      sqlite::syncPragma(options.sync));
+        !st.ok()) {
+      return sqlite::withContext(st, where);
+    }
+  }
+  return store;
 }
 
 SqliteStore::SqliteStore(std::unique_ptr<sqlite::Writer> writer,
@@ -340,6 +310,7 @@ SqliteStore::SqliteStore(std::unique_ptr<sqlite::Writer> writer,
       m_checkpointer(std::move(checkpointer)) {}
 
 SqliteStore::~SqliteStore() {
+  stopWriting();
   std::lock_guard lock(m_write_mutex);
   if (m_writer && m_checkpointer) sqlite::Checkpointer::unhook(m_writer->db.get());
   m_checkpointer.reset();
@@ -347,6 +318,7 @@ SqliteStore::~SqliteStore() {
   // checkpoints the WAL into the main file and removes the -wal file.
   m_readers.reset();
   m_writer.reset();
+  if (m_lock_fd >= 0) ::close(m_lock_fd);  // after every connection is closed
 }
 
 absl::StatusOr<SqliteStore::Diagnostics> SqliteStore::diagnostics() {
@@ -365,6 +337,11 @@ absl::StatusOr<SqliteStore::Diagnostics> SqliteStore::diagnostics() {
     d.busy_timeout_ms = static_cast<int>(*busy);
   }
   d.checkpoint_error = std::string(m_checkpointer->lastError().message());
+  {
+    std::lock_guard lock(m_applied_mutex);
+    d.applier_error = std::string(m_applier_error.message());
+    d.commits_not_applied = m_committed_hint.load() - m_applied_id;
+  }
   d.read_connections = m_readers->size();
   // Lease every connection at once so each is checked exactly once.
   std::vector<sqlite::ReadPool::Lease> leases;
@@ -462,18 +439,374 @@ absl::Status SqliteStore::commit(const CommitBatch& batch) {
   for (const ShardCommit& sc : batch.shards) {
     if (auto st = sqlite::validateShardCommit(sc); !st.ok()) return st;
   }
+  if (m_lock_fd < 0) {
+    return absl::FailedPreconditionError(
+        "commit: this store was opened for shared reading (another process writes it)");
+  }
+  if (batch.shards.empty()) return absl::OkStatus();
+  // Encoding and the applier's copy are made before taking the log.
+  std::string payload;
+  sqlite::encodeCommitBatch(batch, &payload);
+  std::size_t entries = 0;
+  for (const ShardCommit& sc : batch.shards) entries += sc.entries.size();
+  LogRecord record{0, batch};
+
+  std::unique_lock lock(m_log_mutex);
+  const bool room = m_log_room.wait_for(lock, std::chrono::seconds(30), [&] {
+    return m_pending_entries < kMaxPendingEntries || m_stopping;
+  });
+  if (m_stopping) return absl::UnavailableError("commit: the store is closing");
+  if (!room) {
+    return absl::UnavailableError(sqlite::cat(
+        "commit: the store's tables are ", m_pending_entries,
+        " ledger entries behind the commit log for 30 s (is the disk full or failing?); "
+        "nothing in the batch was written"));
+  }
+  for (const ShardCommit& sc : batch.shards) {
+    const Seq last_seq = m_committed_last[sc.shard];
+    const std::uint64_t epoch = m_epoch[sc.shard];
+    if (last_seq != sc.expected_last_seq || epoch != sc.epoch) {
+      return absl::FailedPreconditionError(sqlite::cat(
+          "commit: shard ", sc.shard, " is fenced: the batch expects last_seq ",
+          sc.expected_last_seq, " at epoch ", sc.epoch, " but the store has last_seq ", last_seq,
+          " at epoch ", epoch, " (seqs ", sc.expected_last_seq + 1, "..",
+          sc.expected_last_seq + sc.entries.size(), " refused); nothing in the batch was written"));
+    }
+  }
+  const std::int64_t id = m_committed_id + 1;
+  if (auto st = m_log->append(id, payload); !st.ok()) return sqlite::withContext(st, "commit");
+  m_committed_id = id;
+  m_committed_hint.store(id, std::memory_order_release);
+  for (const ShardCommit& sc : batch.shards) m_committed_last[sc.shard] += sc.entries.size();
+  record.first = id;
+  if (m_pending.empty()) m_oldest_pending_at = std::chrono::steady_clock::now();
+  m_pending.push_back(std::move(record));
+  m_pending_entries += entries + 1;  // + 1: a batch without entries still takes room
+  lock.unlock();
+  m_work.notify_one();
+  return absl::OkStatus();
+}
+
+// ---- the applier ----
+
+absl::Status SqliteStore::startWriting(const std::string& log_path, const char* sync_pragma) {
+  m_log_path = log_path;
+  std::int64_t applied = 0;
+  {
+    std::lock_guard lock(m_write_mutex);
+    sqlite::Writer& w = *m_writer;
+    auto stored = w.db.queryInt(
+        "SELECT coalesce((SELECT CAST(value AS INTEGER) FROM meta WHERE key = "
+        "'applied_log_id'), 0)");
+    if (!stored.ok()) return stored.status();
+    applied = *stored;
+    m_epoch.fill(1);  // a missing shard row is an unclaimed shard: epoch 1, last_seq 0
+    auto rows = w.db.prepare("SELECT shard, epoch, last_seq FROM shards", false);
+    if (!rows.ok()) return rows.status();
+    for (;;) {
+      auto row = rows->next("reading the shards");
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      const auto shard = rows->colInt(0);
+      if (shard < 0 || shard >= kShardCount) continue;
+      m_epoch[shard] = static_cast<std::uint64_t>(rows->colInt(1));
+      m_applied_last[shard] = static_cast<Seq>(rows->colInt(2));
+    }
+  }
+  auto log = sqlite::CommitLog::open(log_path, sync_pragma, m_ledger_id, sqlite::kBusyTimeoutMs);
+  if (!log.ok()) return log.status();
+
+  // Crash recovery: apply what was committed to the log but not yet to the
+  // tables, in rounds of bounded size.
+  std::vector<LogRecord> round;
+  std::size_t round_entries = 0;
+  std::int64_t last_id = applied;
+  auto flush = [&]() -> absl::Status {
+    if (round.empty()) return absl::OkStatus();
+    if (auto st = applyRecords(round); !st.ok()) return st;
+    round.clear();
+    round_entries = 0;
+    return absl::OkStatus();
+  };
+  auto replayed = (*log)->forEachAfter(applied, [&](std::int64_t id, std::string_view blob) {
+    auto batch = sqlite::decodeCommitBatch(blob);
+    if (!batch.ok()) {
+      return sqlite::withContext(batch.status(), sqlite::cat("commit log record ", id));
+    }
+    for (const ShardCommit& sc : batch->shards) round_entries += sc.entries.size() + 1;
+    round.emplace_back(id, *std::move(batch));
+    last_id = id;
+    return round_entries >= 50'000 ? flush() : absl::OkStatus();
+  });
+  if (!replayed.ok()) return replayed;
+  if (auto st = flush(); !st.ok()) return st;
+  if (auto st = (*log)->dropThrough(last_id); !st.ok()) return st;
+
+  {
+    std::lock_guard lock(m_log_mutex);
+    m_log = *std::move(log);
+    m_committed_id = last_id;
+    m_committed_last = m_applied_last;
+  }
+  m_committed_hint.store(last_id);
+  {
+    std::lock_guard lock(m_applied_mutex);
+    m_applied_id = last_id;
+  }
+  m_applier = std::thread([this] { runApplier(); });
+  return absl::OkStatus();
+}
+
+void SqliteStore::runApplier() {
+  // A round takes every pending record (up to kRoundEntries ledger entries).
+  // The cost of a round is mostly the B-tree pages it dirties, each written
+  // whole to the WAL once per round however many rows changed in it; so
+  // rounds are made large: a round starts when kMinRoundEntries are pending,
+  // when the oldest pending record is kMaxApplyDelay old, or at once when a
+  // reader waits for it (read-your-writes never waits for the timer).
+  constexpr std::size_t kRoundEntries = 100'000;
+  constexpr std::size_t kMinRoundEntries = 20'000;
+  constexpr auto kMaxApplyDelay = std::chrono::milliseconds(200);
+  // Applied records are dropped from the log at most this often.
+  constexpr auto kDropEvery = std::chrono::milliseconds(500);
+  auto last_drop = std::chrono::steady_clock::now();
+  std::int64_t dropped = 0;
+  std::vector<LogRecord> round;
+  for (;;) {
+    std::size_t taken = 0;
+    bool stopping = false;
+    {
+      std::unique_lock lock(m_log_mutex);
+      // Bounded: every pass either returns or waits until a deadline.
+      for (;;) {
+        if (m_stopping) break;
+        if (m_pending.empty()) {
+          m_work.wait(lock);
+          continue;
+        }
+        if (m_pending_entries >= kMinRoundEntries || m_readers_waiting > 0) break;
+        const auto due = m_oldest_pending_at + kMaxApplyDelay;
+        if (std::chrono::steady_clock::now() >= due) break;
+        m_work.wait_until(lock, due);
+      }
+      stopping = m_stopping;
+      while (!m_pending.empty() && taken < kRoundEntries) {
+        std::size_t entries = 1;
+        for (const ShardCommit& sc : m_pending.front().second.shards) entries += sc.entries.size();
+        taken += entries;
+        round.push_back(std::move(m_pending.front()));
+        m_pending.pop_front();
+      }
+      // What is left over waits at most one more delay.
+      m_oldest_pending_at = std::chrono::steady_clock::now();
+    }
+    if (!round.empty()) {
+      absl::Status st = applyRecords(round);
+      // A failed round (I/O error, disk full) is retried: the records are
+      // durable in the log and acknowledged, so they must reach the tables.
+      for (int attempt = 1; !st.ok(); ++attempt) {
+        {
+          std::lock_guard lock(m_applied_mutex);
+          m_applier_error = st;
+        }
+        m_applied_cv.notify_all();
+        {
+          std::unique_lock lock(m_log_mutex);
+          m_work.wait_for(lock, std::chrono::milliseconds(std::min(1000, 50 * attempt)));
+          if (m_stopping && attempt >= 20) break;  // left in the log for the next open
+        }
+        st = applyRecords(round);
+      }
+      if (!st.ok()) return;
+      {
+        std::lock_guard lock(m_applied_mutex);
+        m_applied_id = round.back().first;
+        m_applier_error = absl::OkStatus();
+      }
+      m_applied_cv.notify_all();
+      {
+        std::lock_guard lock(m_log_mutex);
+        m_pending_entries -= taken;
+      }
+      m_log_room.notify_all();
+      round.clear();
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (stopping || now - last_drop >= kDropEvery) {
+      std::int64_t applied = 0;
+      {
+        std::lock_guard lock(m_applied_mutex);
+        applied = m_applied_id;
+      }
+      if (applied > dropped) {
+        std::lock_guard lock(m_log_mutex);
+        // A failed drop only leaves applied records behind; open() skips them.
+        if (m_log->dropThrough(applied).ok()) dropped = applied;
+      }
+      last_drop = now;
+    }
+    if (stopping) {
+      std::lock_guard lock(m_log_mutex);
+      if (m_pending.empty()) return;
+    }
+  }
+}
+
+absl::Status SqliteStore::applyRecords(const std::vector<LogRecord>& records) {
+  using sqlite::withContext;
   std::lock_guard lock(m_write_mutex);
   sqlite::Writer& w = *m_writer;
-  auto txn = Txn::begin(w.db, Txn::Mode::kImmediate, "commit");
+  auto txn = Txn::begin(w.db, Txn::Mode::kImmediate, "applying the commit log");
   if (!txn.ok()) return txn.status();
-  for (const ShardCommit& sc : batch.shards) {
-    // On error the Txn destructor rolls back every shard written so far.
-    if (auto st = sqlite::writeShardCommit(w, sc); !st.ok()) return st;
+  std::array<Seq, kShardCount> last = m_applied_last;
+  std::array<Micros, kShardCount> last_ts{};
+  std::array<std::uint64_t, kShardCount> epoch{};
+  std::array<bool, kShardCount> touched{};
+  // Only the final value of each balance row is written.
+  absl::flat_hash_map<std::uint64_t, BalanceRow> balances;
+  for (const auto& [id, batch] : records) {
+    for (const ShardCommit& sc : batch.shards) {
+      if (sc.expected_last_seq != last[sc.shard]) {
+        return absl::DataLossError(sqlite::cat(
+            "commit log record ", id, ": shard ", sc.shard, " continues from seq ",
+            sc.expected_last_seq, " but the tables end at seq ", last[sc.shard]));
+      }
+      for (const LedgerEntry& e : sc.entries) {
+        Stmt::Scope scope(w.ledger_put);
+        sqlite::bindLedgerEntry(w.ledger_put, e);
+        if (auto st = w.ledger_put.run("inserting a ledger entry"); !st.ok()) {
+          return withContext(st, sqlite::cat("shard ", sc.shard, " seq ", e.seq));
+        }
+      }
+      if (!sc.entries.empty()) {
+        last[sc.shard] += sc.entries.size();
+        last_ts[sc.shard] = sc.entries.back().ts;
+        epoch[sc.shard] = sc.epoch;
+        touched[sc.shard] = true;
+      }
+      for (const BalanceRow& b : sc.balances)
+        balances[(std::uint64_t{b.item} << 32) | b.location] = b;
+      if (!sc.requests.empty()) {
+        // One row per ShardCommit, as the records' ts share the commit's
+        // time: pruning by max_ts then drops exactly the expired records.
+        Micros max_ts = sc.requests.front().ts;
+        for (const RequestRecord& r : sc.requests) max_ts = std::max(max_ts, r.ts);
+        sqlite::encodeRequests(sc.requests, &w.scratch);
+        Stmt::Scope scope(w.request_put);
+        w.request_put.bindInt(1, sc.shard);
+        w.request_put.bindInt(2, max_ts);
+        w.request_put.bindBlob(3, w.scratch);
+        if (auto st = w.request_put.run("writing idempotency records"); !st.ok()) {
+          return withContext(st, sqlite::cat("shard ", sc.shard));
+        }
+      }
+      for (const Hold& h : sc.holds) {
+        Stmt::Scope scope(w.hold_put);
+        sqlite::bindHold(w.hold_put, h, &w.scratch);
+        if (auto st = w.hold_put.run("writing a hold"); !st.ok()) {
+          return withContext(st, sqlite::cat("shard ", sc.shard));
+        }
+      }
+      for (const CountRecord& c : sc.counts) {
+        Stmt::Scope scope(w.count_put);
+        sqlite::bindCount(w.count_put, c);
+        if (auto st = w.count_put.run("writing a count"); !st.ok()) {
+          return withContext(st, sqlite::cat("shard ", sc.shard));
+        }
+      }
+    }
   }
-  return txn->commit();
+  for (const auto& [key, b] : balances) {
+    Stmt::Scope scope(w.balance_put);
+    sqlite::bindBalanceRow(w.balance_put, b);
+    if (auto st = w.balance_put.run("writing a balance"); !st.ok()) {
+      return withContext(st, sqlite::cat("item ", b.item, " location ", b.location));
+    }
+  }
+  for (ShardId s = 0; s < kShardCount; ++s) {
+    if (touched[s]) {
+      Stmt::Scope scope(w.shard_put);
+      w.shard_put.bindInt(1, s);
+      w.shard_put.bindInt(2, static_cast<std::int64_t>(epoch[s]));
+      w.shard_put.bindInt(3, static_cast<std::int64_t>(last[s]));
+      w.shard_put.bindInt(4, last_ts[s]);
+      if (auto st = w.shard_put.run("updating the shard row"); !st.ok()) {
+        return withContext(st, sqlite::cat("shard ", s));
+      }
+    }
+  }
+  {
+    const std::string applied = std::to_string(records.back().first);
+    Stmt::Scope scope(w.applied_put);
+    w.applied_put.bindText(1, applied);
+    if (auto st = w.applied_put.run("recording the applied commit log id"); !st.ok()) return st;
+  }
+  if (auto st = txn->commit(); !st.ok()) return st;
+  m_applied_last = last;
+  return absl::OkStatus();
+}
+
+absl::Status SqliteStore::awaitApplied() {
+  if (m_lock_fd < 0) return absl::OkStatus();  // shared reading: what is there
+  const std::int64_t target = m_committed_hint.load(std::memory_order_acquire);
+  {
+    std::lock_guard lock(m_applied_mutex);
+    if (m_applied_id >= target) return absl::OkStatus();
+  }
+  // Tell the applier not to wait for a larger round.
+  {
+    std::lock_guard lock(m_log_mutex);
+    ++m_readers_waiting;
+  }
+  m_work.notify_one();
+  bool applied = false;
+  {
+    std::unique_lock lock(m_applied_mutex);
+    applied = m_applied_cv.wait_for(lock, std::chrono::seconds(10),
+                                    [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(m_applied_mutex) {
+                                      return m_applied_id >= target;
+                                    });
+  }
+  {
+    std::lock_guard lock(m_log_mutex);
+    --m_readers_waiting;
+  }
+  if (applied) return absl::OkStatus();
+  std::lock_guard lock(m_applied_mutex);
+  return absl::UnavailableError(sqlite::cat(
+      "the store's tables are behind its commit log (applied ", m_applied_id, " of ", target,
+      " commits after 10 s)",
+      m_applier_error.ok() ? std::string()
+                           : sqlite::cat(": ", m_applier_error.message())));
+}
+
+void SqliteStore::stopWriting() {
+  if (!m_applier.joinable()) return;
+  {
+    std::lock_guard lock(m_log_mutex);
+    m_stopping = true;
+  }
+  m_work.notify_all();
+  m_log_room.notify_all();
+  m_applier.join();
+  bool everything_applied = false;
+  {
+    std::lock_guard applied_lock(m_applied_mutex);
+    std::lock_guard lock(m_log_mutex);
+    everything_applied = m_applied_id == m_committed_id;
+    m_log.reset();
+  }
+  // A log with nothing left to apply is removed with its WAL, so a cleanly
+  // closed store is again one file. (Its ids continue from applied_log_id.)
+  if (everything_applied) {
+    std::error_code ec;
+    for (const char* suffix : {"", "-wal", "-shm"})
+      std::filesystem::remove(m_log_path + suffix, ec);
+  }
 }
 
 absl::Status SqliteStore::pruneBefore(Micros before) {
+  if (auto st = awaitApplied(); !st.ok()) return st;
   // Each chunk is a separate transaction under the writer mutex; commits
   // queued on the mutex run between chunks. Bounded: every pass deletes rows
   // or ends the loop.

@@ -150,6 +150,7 @@ absl::StatusOr<std::vector<Location>> SqliteStore::loadLocations() {
 absl::StatusOr<ShardRecovery> SqliteStore::recoverShardSnapshot(ShardId shard,
                                                                 Micros requests_since,
                                                                 Micros closed_holds_since) {
+  if (auto st = awaitApplied(); !st.ok()) return st;
   static const std::string kShardSql =
       "SELECT epoch, last_seq, last_ts FROM shards WHERE shard = ?1";
   static const std::string kBalancesSql =
@@ -233,6 +234,7 @@ absl::StatusOr<ShardRecovery> SqliteStore::recoverShardSnapshot(ShardId shard,
 }
 
 absl::StatusOr<std::vector<StockRow>> SqliteStore::listStock(const StockQuery& q) {
+  if (auto st = awaitApplied(); !st.ok()) return st;
   std::vector<StockRow> rows;
   if (q.limit == 0) return rows;
   static const std::string kLocationName = "(l.warehouse || '/' || l.code)";
@@ -290,6 +292,7 @@ absl::StatusOr<std::vector<StockRow>> SqliteStore::listStock(const StockQuery& q
 }
 
 absl::StatusOr<std::vector<LedgerEntry>> SqliteStore::history(const HistoryQuery& q) {
+  if (auto st = awaitApplied(); !st.ok()) return st;
   // Bounds are always bound (open ends as the int64 extremes), so there are
   // just two statements, and each is one range scan of
   // ledger_item_location_ts for one (item, location).
@@ -389,6 +392,7 @@ absl::StatusOr<std::vector<LedgerEntry>> SqliteStore::history(const HistoryQuery
 }
 
 absl::StatusOr<Balance> SqliteStore::balanceAt(ItemId item, LocationId location, Micros at) {
+  if (auto st = awaitApplied(); !st.ok()) return st;
   static const std::string kSql =
       "SELECT on_hand_after, reserved_after FROM ledger WHERE item = ?1 AND location = ?2 "
       "AND ts <= ?3 ORDER BY ts DESC, seq DESC LIMIT 1";
@@ -412,6 +416,7 @@ absl::StatusOr<Balance> SqliteStore::balanceAt(ItemId item, LocationId location,
 
 absl::StatusOr<std::vector<LedgerEntry>> SqliteStore::readLedger(ShardId shard, Seq after_seq,
                                                                  Seq up_to_seq, std::size_t limit) {
+  if (auto st = awaitApplied(); !st.ok()) return st;
   static const std::string kSql =
       sqlite::cat("SELECT ", sqlite::kLedgerColumns,
                   " FROM ledger WHERE shard = ?1 AND seq > ?2 AND seq <= ?3 ORDER BY seq LIMIT ?4");
@@ -440,6 +445,7 @@ absl::StatusOr<std::vector<LedgerEntry>> SqliteStore::readLedger(ShardId shard, 
 }
 
 absl::Status SqliteStore::scanLedger(const std::function<bool(const LedgerEntry&)>& fn) {
+  if (auto st = awaitApplied(); !st.ok()) return st;
   static const std::string kSql =
       sqlite::cat("SELECT ", sqlite::kLedgerColumns,
                   " FROM ledger WHERE (shard, seq) > (?1, ?2) ORDER BY shard, seq LIMIT ?3");
@@ -474,6 +480,7 @@ absl::Status SqliteStore::scanLedger(const std::function<bool(const LedgerEntry&
 }
 
 absl::Status SqliteStore::scanBalances(const std::function<bool(const BalanceRow&)>& fn) {
+  if (auto st = awaitApplied(); !st.ok()) return st;
   static const std::string kSql =
       sqlite::cat("SELECT ", sqlite::kBalanceColumns, " FROM balances ORDER BY item, location");
   auto lease = m_readers->acquire();
@@ -483,6 +490,7 @@ absl::Status SqliteStore::scanBalances(const std::function<bool(const BalanceRow
 }
 
 absl::StatusOr<std::array<Seq, kShardCount>> SqliteStore::lastSeqs() {
+  if (auto st = awaitApplied(); !st.ok()) return st;
   static const std::string kSql = "SELECT shard, last_seq FROM shards";
   std::array<Seq, kShardCount> seqs{};
   auto lease = m_readers->acquire();
@@ -498,6 +506,7 @@ absl::StatusOr<std::array<Seq, kShardCount>> SqliteStore::lastSeqs() {
 }
 
 absl::StatusOr<std::vector<ShardId>> SqliteStore::findOrderShards(const std::string& order_id) {
+  if (auto st = awaitApplied(); !st.ok()) return st;
   static const std::string kSql = "SELECT shard FROM holds WHERE order_id = ?1 ORDER BY shard";
   std::vector<ShardId> shards;
   auto lease = m_readers->acquire();
@@ -512,6 +521,7 @@ absl::StatusOr<std::vector<ShardId>> SqliteStore::findOrderShards(const std::str
 }
 
 absl::StatusOr<std::optional<CountRecord>> SqliteStore::findCount(const std::string& count_id) {
+  if (auto st = awaitApplied(); !st.ok()) return st;
   static const std::string kSql =
       sqlite::cat("SELECT ", sqlite::kCountColumns, " FROM counts WHERE count_id = ?1");
   std::optional<CountRecord> found;
@@ -528,6 +538,7 @@ absl::StatusOr<std::optional<CountRecord>> SqliteStore::findCount(const std::str
 
 absl::StatusOr<std::vector<CountRecord>> SqliteStore::listCounts(CountState state,
                                                                  std::size_t limit) {
+  if (auto st = awaitApplied(); !st.ok()) return st;
   static const std::string kSql =
       sqlite::cat("SELECT ", sqlite::kCountColumns,
                   " FROM counts WHERE state = ?1 ORDER BY submitted_at, count_id LIMIT ?2");

@@ -168,6 +168,17 @@ class TestDepotd : public QObject {
     QVERIFY2(clash.err.contains("cannot listen on 127.0.0.1:" + QByteArray::number(grpcPort)),
              clash.err.constData());
 
+    // A second daemon on the same data directory: refused (one writer per
+    // store), and --verify next to the running one checks what it applied.
+    Run twin = runToEnd({"--data-dir", dir.filePath("data"), "--listen", "127.0.0.1:0",
+                         "--metrics-listen", "off"});
+    QCOMPARE(twin.exitCode, 1);
+    QVERIFY2(twin.err.contains("in use by another writer"), twin.err.constData());
+    Run live = runToEnd({"--verify", "--data-dir", dir.filePath("data")});
+    QCOMPARE(live.exitCode, 0);
+    QVERIFY2(live.err.contains("in use by a running depotd"), live.err.constData());
+    QVERIFY(live.out.contains("result=OK"));
+
     QVERIFY(stopWith(p, SIGTERM, log));
     QCOMPARE(p.exitStatus(), QProcess::NormalExit);
     QCOMPARE(p.exitCode(), 0);

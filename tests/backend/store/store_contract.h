@@ -239,6 +239,9 @@ class StoreContract : public QObject {
     m_locations = stored_locations;
   }
 
+
+ public:
+  // Field-by-field comparisons, also used by the engine-specific suites.
   static void compareEntries(const LedgerEntry& a, const LedgerEntry& b) {
     QCOMPARE(a.shard, b.shard);
     QCOMPARE(a.seq, b.seq);
@@ -336,6 +339,8 @@ class StoreContract : public QObject {
     QCOMPARE(bytes(a.ack_note), bytes(b.ack_note));
     QCOMPARE(a.silenced, b.silenced);
   }
+ private:
+
 
   static RequestRecord request(ShardId shard, std::string id, Micros ts) {
     RequestRecord r;

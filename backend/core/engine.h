@@ -48,7 +48,7 @@ struct EngineOptions {
   // retry-after of the expected drain time. queue_capacity is the hard cap.
   std::size_t queue_capacity = 200000;
   Micros max_queue_delay = 500'000;
-  std::size_t min_queue = 1024;
+  std::size_t min_queue = 256;
   std::size_t max_batch = 20000;        // commands per group commit
   Micros max_batch_delay = 0;
   Micros idempotency_window = 3600'000'000;

@@ -169,7 +169,7 @@ struct ServiceOptions {
   int writers = 2;                          // writer threads; shard s belongs to writer s % writers
   std::size_t queue_capacity = 200000;      // hard cap of commands queued per writer
   Micros max_queue_delay = 500'000;         // admission: refuse past this much queued work per writer
-  std::size_t min_queue = 1024;             // admission: never refuse below this many queued
+  std::size_t min_queue = 256;              // admission: never refuse below this many queued
   std::size_t max_batch = 20000;            // commands per group commit
   Micros max_batch_delay = 0;               // wait this long for more commands (0: close on drain)
   Micros idempotency_window = 3600'000'000; // request ids remembered this long (1 h)

@@ -68,6 +68,12 @@ ParseOutcome parseCommandLine(int argc, const char* const* argv, DaemonConfig& c
       ->capture_default_str()
       ->type_name("MS")
       ->check(CLI::Range(1, 60000));
+  app.add_option("--max-concurrent-calls", config.max_concurrent_calls,
+                 "Admission control before parsing: unary calls served at once; more are "
+                 "refused at arrival (RESOURCE_EXHAUSTED with a retry-after); 0 = no limit")
+      ->capture_default_str()
+      ->type_name("N")
+      ->check(CLI::Range(0, 1000000));
   app.add_option("--sync", config.sync, "SQLite durability: full (default), normal or off")
       ->capture_default_str()
       ->check(CLI::IsMember({"full", "normal", "off"}));

@@ -210,6 +210,7 @@ int runDaemon(const DaemonConfig& config) {
   ServerOptions serverOptions;
   serverOptions.listen = config.listen;
   serverOptions.node_id = config.node_id;
+  serverOptions.max_concurrent_calls = config.max_concurrent_calls;
   serverOptions.router = router.get();
   serverOptions.cluster = node.get();
   auto server = DepotServer::start(**core, metrics, serverOptions);

@@ -159,6 +159,12 @@ std::string renderPrometheus(InventoryService& core, const ServerMetrics& metric
     strAppend(out, name, " ", value, "\n");
   };
   gauge("depot_queue_depth", "Commands queued for the shard writers.", core.queueDepth());
+  gauge("depot_calls_in_flight", "Unary calls being served (admitted, not yet answered).",
+        metrics.calls_in_flight.load());
+  header(out, "depot_calls_shed_total", "counter",
+         "Unary calls refused at arrival (RESOURCE_EXHAUSTED + RetryInfo): the server was "
+         "serving --max-concurrent-calls already.");
+  strAppend(out, "depot_calls_shed_total ", metrics.calls_shed.load(), "\n");
   gauge("depot_watch_subscribers", "Open Watch sessions.", core.events().subscribers());
   gauge("depot_open_holds", "Open order holds.", core.openHolds());
   gauge("depot_alerts_firing", "Alerts in state FIRING (not acknowledged).", firing);

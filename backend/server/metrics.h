@@ -59,6 +59,11 @@ class ServerMetrics {
   const Histogram& rpcHistogram(Rpc rpc) const { return *m_rpc[static_cast<std::size_t>(rpc)]; }
   double startTimeSeconds() const { return m_startTime; }
 
+  // Admission before parsing (UnaryCall::enter): unary calls being served
+  // now, and calls refused at arrival because the limit was reached.
+  std::atomic<std::int64_t> calls_in_flight{0};
+  std::atomic<std::uint64_t> calls_shed{0};
+
  private:
   std::array<std::unique_ptr<Histogram>, kRpcCount> m_rpc;
   double m_startTime;  // Unix seconds

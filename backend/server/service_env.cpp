@@ -8,13 +8,30 @@
 
 namespace depot::server {
 
+bool UnaryCall::enter(int limit) {
+  const std::int64_t now_serving = m_metrics->calls_in_flight.fetch_add(1) + 1;
+  if (limit > 0 && now_serving > limit) {
+    m_metrics->calls_in_flight.fetch_sub(1);
+    m_metrics->calls_shed.fetch_add(1, std::memory_order_relaxed);
+    m_shed = true;
+    return false;
+  }
+  m_counted = true;
+  return true;
+}
+
 void UnaryCall::finish(const absl::Status& status) const {
+  if (m_counted) m_metrics->calls_in_flight.fetch_sub(1);
   absl::Status final = status;
   if (final.ok() && !m_state->serialize()) {
     final = absl::InternalError("response: serialization failed");
   }
-  m_metrics->observe(
-      m_rpc, std::chrono::duration<double>(std::chrono::steady_clock::now() - m_start).count());
+  // A call shed at arrival is counted in calls_shed, not in the latency of
+  // the calls served.
+  if (!m_shed) {
+    m_metrics->observe(
+        m_rpc, std::chrono::duration<double>(std::chrono::steady_clock::now() - m_start).count());
+  }
   m_reactor->Finish(toGrpcStatus(final));
 }
 

@@ -34,6 +34,8 @@ inline constexpr int kMaxSendMessageBytes = 64 * 1024 * 1024;
 // Calls in flight per client connection (HTTP/2 MAX_CONCURRENT_STREAMS);
 // more wait in the client's transport, not in server memory.
 inline constexpr int kMaxStreamsPerConnection = 1024;
+// Retry hint of a call shed at arrival (UnaryCall::enter).
+inline constexpr Micros kShedRetryAfter = 20'000;
 
 struct ServiceEnv {
   InventoryService& core;
@@ -47,6 +49,11 @@ struct ServiceEnv {
   std::size_t apply_stream_max_in_flight = 20000;  // movements per ApplyStream
   ClusterRouter* router = nullptr;  // a cluster member: routes to shard owners
   ClusterNode* cluster = nullptr;   // a cluster member: membership and leases
+  // Admission before parsing: at most this many unary calls are served at
+  // once, over every connection (0: no limit). By Little's law the latency
+  // of the admitted stays near max_concurrent_calls / throughput however
+  // much more is offered; the rest are refused in microseconds.
+  int max_concurrent_calls = 0;
 };
 
 // The request and response of one unary RPC. The server registers every
@@ -84,6 +91,10 @@ class UnaryCall {
         m_rpc(rpc),
         m_start(std::chrono::steady_clock::now()),
         m_state(std::move(state)) {}
+  // Admission before parsing: counts the call in ServerMetrics'
+  // calls_in_flight (until finish()) unless `limit` (> 0) calls are already
+  // being served; then false, and the caller refuses it. Call first, once.
+  bool enter(int limit);
   // Serializes the response when `status` is OK, then Finish()es. Once.
   void finish(const absl::Status& status) const;
   grpc::ServerUnaryReactor* reactor() const { return m_reactor; }
@@ -100,6 +111,8 @@ class UnaryCall {
   Rpc m_rpc;
   std::chrono::steady_clock::time_point m_start;
   std::shared_ptr<UnaryStateBase> m_state;
+  bool m_counted = false;  // entered calls_in_flight
+  bool m_shed = false;     // refused by enter()
 };
 
 // INVALID_ARGUMENT for a request that did not parse; names the field when
@@ -113,6 +126,14 @@ grpc::ServerUnaryReactor* serveUnary(ServiceEnv& env, Rpc rpc, grpc::CallbackSer
                                      Handler&& handler) {
   auto state = std::make_shared<UnaryState<Req, Resp>>(out);
   UnaryCall call(env, ctx, rpc, state);
+  // ClusterStatus is how nodes and consoles see a busy cluster: never shed.
+  if (!call.enter(rpc == Rpc::kClusterStatus ? 0 : env.max_concurrent_calls)) {
+    call.finish(overloaded(
+        "the server is serving its limit of concurrent calls (--max-concurrent-calls); nothing "
+        "was applied: retry after 20 ms",
+        kShedRetryAfter));
+    return call.reactor();
+  }
   grpc::ByteBuffer copy(*in);  // Deserialize consumes its input; slices are shared
   if (!grpc::SerializationTraits<Req>::Deserialize(&copy, &state->request).ok()) {
     call.finish(malformedRequest(Req::descriptor(), *in));

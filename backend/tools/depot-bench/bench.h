@@ -35,6 +35,7 @@ struct RunOptions {
   std::int64_t watchers = 50;              // watch workload: Watch streams
   std::int64_t ttl_seconds = 600;          // reserve workload: hold TTL
   std::int64_t server_pid = 0;             // > 0: sample this process's RSS and CPU
+  std::string server_metrics;              // HOST:PORT of depotd's /metrics: server-side latency
   std::string json;                        // write the result here as JSON
   std::string label;                       // free text carried into the report
   bool quiet = false;
@@ -65,6 +66,10 @@ struct RunResult {
   std::int64_t peak_rss_kb = -1;           // server, when --server-pid
   double server_cpu_s = -1;
   double client_cpu_s = 0;
+  // --server-metrics, unary path: the server's latency of the calls it
+  // admitted in the window (bucket upper bounds, ms); calls < 0: not measured
+  double server_p50_ms = 0, server_p90_ms = 0, server_p99_ms = 0;
+  std::int64_t server_calls = -1;
   // watch workload
   std::uint64_t watch_events = 0;          // ledger entries committed by the load
   std::uint64_t watch_min_delivered = 0;   // fewest entries any watcher received

@@ -79,6 +79,12 @@ class LoadRun {
     }
 
     ProcessSampler sampler(m_o.server_pid);
+    // The unary RPC this run calls, as depotd's metrics name it.
+    const std::string rpc = m_o.workload == "reserve" ? "Reserve"
+                            : m_o.workload == "reads" ? "GetStock"
+                                                      : "Apply";
+    ServerLatencyScraper serverLatency(stream || m_o.target == "echo" ? "" : m_o.server_metrics,
+                                       rpc);
     const Ns start = nowNs();
     m_measureStart = start + static_cast<Ns>(m_o.warmup * 1e9);
     m_measureEnd = m_measureStart + static_cast<Ns>(m_o.duration * 1e9);
@@ -96,9 +102,11 @@ class LoadRun {
 
     sleepUntil(m_measureStart);
     sampler.begin();
+    serverLatency.begin();
     const double cpu0 = ProcessSampler::selfCpuSeconds();
     sleepUntil(m_measureEnd);
     sampler.end();
+    serverLatency.end();
     const double cpu1 = ProcessSampler::selfCpuSeconds();
     m_stop.store(true);
     if (pacer.joinable()) pacer.join();
@@ -133,6 +141,14 @@ class LoadRun {
     r.peak_rss_kb = sampler.peakRssKb();
     r.server_cpu_s = sampler.cpuSeconds();
     r.client_cpu_s = cpu1 - cpu0;
+    if (auto q = serverLatency.quantiles()) {
+      r.server_p50_ms = q->p50_ms;
+      r.server_p90_ms = q->p90_ms;
+      r.server_p99_ms = q->p99_ms;
+      r.server_calls = static_cast<std::int64_t>(q->calls);
+    } else if (!serverLatency.error().empty()) {
+      note += "server latency not measured: " + serverLatency.error() + "; ";
+    }
     r.note = note;
     m_streams.clear();
     m_async.reset();

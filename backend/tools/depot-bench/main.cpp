@@ -5,7 +5,8 @@
 //       --workload reserve|ship|mix|transfer|reads|watch --path unary|stream
 //       [--batch B] [--in-flight N | --rate MOVEMENTS_PER_S] [--dist uniform|zipf:S|hot]
 //       [--skus K] [--duration S] [--warmup S] [--connections C] [--streams S]
-//       [--watchers W] [--watch-server HOST:PORT] [--server-pid PID] [--json FILE] [--label TEXT]
+//       [--watchers W] [--watch-server HOST:PORT] [--server-pid PID]
+//       [--server-metrics HOST:PORT] [--json FILE] [--label TEXT]
 //   depot-bench load --server HOST:PORT [--skus K] [--on-hand Q]
 //   depot-bench echo-server --listen HOST:PORT
 //
@@ -49,6 +50,14 @@ absl::Status validate(const RunOptions& o) {
     if (!o.openLoop()) return bad("--workload watch needs --rate (events/s offered)");
     if (o.watchers < 1 || o.watchers > 1000) return bad("--watchers: must be 1..1000");
   }
+  if (!o.server_metrics.empty()) {
+    const auto colon = o.server_metrics.rfind(':');
+    const std::string port = colon == std::string::npos ? "" : o.server_metrics.substr(colon + 1);
+    if (colon == 0 || port.empty() || port.find_first_not_of("0123456789") != std::string::npos ||
+        std::stol(port.substr(0, 6)) < 1 || std::stol(port.substr(0, 6)) > 65535)
+      return bad("--server-metrics: expected HOST:PORT of depotd's metrics listener, got '" +
+                 o.server_metrics + "'");
+  }
   auto chooser = SkuChooser::create(o.dist, static_cast<std::uint64_t>(o.skus));
   if (!chooser.ok()) return chooser.status();
   return absl::OkStatus();
@@ -83,6 +92,9 @@ int main(int argc, char** argv) {
                   "cluster node gives the cross-node Watch delay");
   run->add_option("--ttl", ro.ttl_seconds, "Hold TTL seconds (reserve)")->capture_default_str();
   run->add_option("--server-pid", ro.server_pid, "Sample this process's peak RSS and CPU time");
+  run->add_option("--server-metrics", ro.server_metrics,
+                  "HOST:PORT of depotd's /metrics: also report the server's own latency of the "
+                  "unary calls it admitted (separates its queueing from the client's)");
   run->add_option("--json", ro.json, "Write the result as JSON to FILE");
   run->add_option("--label", ro.label, "Label for the report");
   run->add_flag("--quiet", ro.quiet, "No human report (JSON only)");

@@ -67,6 +67,12 @@ absl::Status report(const RunResult& r) {
     }
     if (r.peak_rss_kb >= 0) std::printf("  server peak RSS %.1f MiB, server CPU %.2f s\n", r.peak_rss_kb / 1024.0, r.server_cpu_s);
     std::printf("  client CPU %.2f s\n", r.client_cpu_s);
+    if (r.server_calls >= 0) {
+      std::printf("  server latency of admitted calls (depotd's histogram, bucket bounds) ms: p50 <= %.3g"
+                  "  p90 <= %.3g  p99 <= %.3g  (n=%lld)\n",
+                  r.server_p50_ms, r.server_p90_ms, r.server_p99_ms,
+                  static_cast<long long>(r.server_calls));
+    }
     if (r.errorCount() > 0) {
       std::printf("  RUN HAD ERRORS: %llu movements failed:", static_cast<unsigned long long>(r.errorCount()));
       for (int c = 0; c < 17; ++c)
@@ -120,6 +126,12 @@ absl::Status report(const RunResult& r) {
   j["peak_rss_kb"] = r.peak_rss_kb;
   j["server_cpu_s"] = r.server_cpu_s;
   j["client_cpu_s"] = r.client_cpu_s;
+  if (r.server_calls >= 0) {
+    j["server_latency_ms"] = {{"p50", r.server_p50_ms},
+                              {"p90", r.server_p90_ms},
+                              {"p99", r.server_p99_ms},
+                              {"calls", r.server_calls}};
+  }
   if (watch) {
     j["watch"] = {{"watchers", o.watchers},
                   {"events", r.watch_events},

@@ -3,8 +3,13 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <httplib.h>
+
 #include <chrono>
+#include <cmath>
+#include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <string>
 
@@ -76,6 +81,66 @@ double ProcessSampler::selfCpuSeconds() {
   ::getrusage(RUSAGE_SELF, &u);
   auto sec = [](const timeval& t) { return t.tv_sec + t.tv_usec / 1e6; };
   return sec(u.ru_utime) + sec(u.ru_stime);
+}
+
+ServerLatencyScraper::ServerLatencyScraper(std::string metrics, std::string rpc)
+    : m_rpc(std::move(rpc)) {
+  const auto colon = metrics.rfind(':');
+  if (metrics.empty() || colon == std::string::npos) return;
+  m_host = metrics.substr(0, colon);
+  m_port = std::atoi(metrics.c_str() + colon + 1);
+}
+
+bool ServerLatencyScraper::scrape(Buckets* out) {
+  httplib::Client http(m_host, m_port);
+  http.set_connection_timeout(5);
+  http.set_read_timeout(10);
+  auto res = http.Get("/metrics");
+  if (!res || res->status != 200) {
+    m_error = "cannot read http://" + m_host + ":" + std::to_string(m_port) + "/metrics";
+    return false;
+  }
+  out->clear();
+  const std::string prefix =
+      "depot_request_duration_seconds_bucket{rpc=\"" + m_rpc + "\",le=\"";
+  std::size_t pos = 0;
+  while ((pos = res->body.find(prefix, pos)) != std::string::npos) {
+    pos += prefix.size();
+    const auto quote = res->body.find('"', pos);
+    const auto space = res->body.find(' ', quote);
+    if (quote == std::string::npos || space == std::string::npos) break;
+    const std::string le = res->body.substr(pos, quote - pos);
+    const double bound = le == "+Inf" ? std::numeric_limits<double>::infinity() : std::atof(le.c_str());
+    out->emplace_back(bound, std::strtoull(res->body.c_str() + space + 1, nullptr, 10));
+    pos = space;
+  }
+  if (out->empty()) m_error = "no depot_request_duration_seconds series for rpc " + m_rpc;
+  return !out->empty();
+}
+
+void ServerLatencyScraper::begin() {
+  if (m_port > 0) m_ok = scrape(&m_begin);
+}
+
+void ServerLatencyScraper::end() {
+  if (m_ok) m_ok = scrape(&m_end) && m_end.size() == m_begin.size();
+}
+
+std::optional<ServerLatencyScraper::Quantiles> ServerLatencyScraper::quantiles() const {
+  if (!m_ok) return std::nullopt;
+  Quantiles q;
+  q.calls = m_end.back().second - m_begin.back().second;
+  if (q.calls == 0) return q;
+  auto at = [&](double fraction) {
+    const auto need = static_cast<std::uint64_t>(std::ceil(fraction * static_cast<double>(q.calls)));
+    for (std::size_t i = 0; i < m_end.size(); ++i)
+      if (m_end[i].second - m_begin[i].second >= need) return m_end[i].first * 1000.0;
+    return std::numeric_limits<double>::infinity();
+  };
+  q.p50_ms = at(0.50);
+  q.p90_ms = at(0.90);
+  q.p99_ms = at(0.99);
+  return q;
 }
 
 }  // namespace depot::bench

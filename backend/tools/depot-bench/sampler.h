@@ -4,7 +4,11 @@
 
 #include <atomic>
 #include <cstdint>
+#include <optional>
+#include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 namespace depot::bench {
 
@@ -32,6 +36,37 @@ class ProcessSampler {
   double m_cpuStart = -1;
   double m_cpu = -1;
   std::thread m_thread;
+};
+
+// The server's own latency of the calls it admitted, over the measured
+// window: depotd's depot_request_duration_seconds{rpc=...} histogram read
+// from its /metrics at begin() and end(), quantiles taken from the bucket
+// differences (so a quantile is the upper bound of its bucket). Calls shed
+// at arrival are not in that histogram. It separates the server's queueing
+// from the client's when both share the machine.
+class ServerLatencyScraper {
+ public:
+  // metrics: HOST:PORT of depotd's metrics listener; empty: does nothing.
+  ServerLatencyScraper(std::string metrics, std::string rpc);
+  void begin();
+  void end();
+  struct Quantiles {
+    double p50_ms = 0, p90_ms = 0, p99_ms = 0;
+    std::uint64_t calls = 0;
+  };
+  // Empty when not configured or a scrape failed (see error()).
+  std::optional<Quantiles> quantiles() const;
+  const std::string& error() const { return m_error; }
+
+ private:
+  using Buckets = std::vector<std::pair<double, std::uint64_t>>;  // (le, cumulative count)
+  bool scrape(Buckets* out);
+  std::string m_host;
+  int m_port = 0;
+  std::string m_rpc;
+  Buckets m_begin, m_end;
+  bool m_ok = false;
+  std::string m_error;
 };
 
 }  // namespace depot::bench

@@ -131,7 +131,9 @@ class TestServerUnits : public QObject {
                                                         "--lease-ttl", "0"},
                                                        {"--store", "postgres", "--pg-dsn", "h",
                                                         "--advertise", "nohostport"},
-                                                       {"--max-queue-delay-ms", "0"}};
+                                                       {"--max-queue-delay-ms", "0"},
+                                                       {"--max-concurrent-calls", "-1"},
+                                                       {"--max-concurrent-calls", "many"}};
     for (const auto& args : bad) {
       DaemonConfig c;
       auto out = parse(args, c);
@@ -156,6 +158,10 @@ class TestServerUnits : public QObject {
     QCOMPARE(c.advertise, std::string("127.0.0.1:7071"));  // defaults to --listen
     QCOMPARE(c.lease_ttl_s, 7);
     QCOMPARE(c.max_queue_delay_ms, 500);
+    QCOMPARE(c.max_concurrent_calls, 256);
+    DaemonConfig unlimited;
+    QVERIFY(!parse({"--max-concurrent-calls", "0"}, unlimited).exit_code.has_value());
+    QCOMPARE(unlimited.max_concurrent_calls, 0);
   }
 
   void configFileSetsFlags() {

@@ -320,13 +320,18 @@ void InventoryService::apply(std::vector<MovementRequest> movements, bool linked
     return call->done(std::move(call->results));
   }
   call->pending.store(static_cast<int>(byShard.size()));
+  // Admission for every shard first, then the submissions: a request's own
+  // parts never count against its later parts.
+  std::vector<absl::Status> admitted;
+  admitted.reserve(byShard.size());
+  for (auto& [shard, idxs] : byShard)
+    admitted.push_back(flow_controlled ? absl::OkStatus() : d.engine.admit(shard));
+  std::size_t part = 0;
   for (auto& [shard, idxs] : byShard) {
-    if (!flow_controlled) {
-      if (auto s = d.engine.admit(shard); !s.ok()) {
-        for (auto i : idxs) call->results[i].outcome = outcomeOf(s);
-        if (call->pending.fetch_sub(1, std::memory_order_acq_rel) == 1) finish(call);
-        continue;
-      }
+    if (const absl::Status& s = admitted[part++]; !s.ok()) {
+      for (auto i : idxs) call->results[i].outcome = outcomeOf(s);
+      if (call->pending.fetch_sub(1, std::memory_order_acq_rel) == 1) finish(call);
+      continue;
     }
     Task task;
     task.shard = shard;

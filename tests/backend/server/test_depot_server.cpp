@@ -757,6 +757,30 @@ class TestDepotServer : public QObject {
     QCOMPARE(stock("SKU-1").item().sku(), std::string("SKU-1"));
   }
 
+  // Admission before parsing: while --max-concurrent-calls calls are being
+  // served, a new call is refused at arrival with RESOURCE_EXHAUSTED and a
+  // RetryInfo, counted as shed and not as a served call; ClusterStatus is
+  // never shed; as calls finish, new ones are served again.
+  void callsPastTheLimitAreShedAtArrival() {
+    const std::uint64_t shed_before = m_fx.metrics.calls_shed.load();
+    m_fx.metrics.calls_in_flight.fetch_add(256);  // the default limit, as if all were busy
+    v1::GetStockRequest req;
+    req.set_sku("SKU-1");
+    v1::StockResponse resp;
+    const grpc::Status shed = m_inv->GetStock(ctx().get(), req, &resp);
+    v1::ClusterStatusResponse cluster;
+    const grpc::Status status = m_ops->ClusterStatus(ctx().get(), {}, &cluster);
+    m_fx.metrics.calls_in_flight.fetch_sub(256);
+    QCOMPARE(shed.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+    QVERIFY2(shed.error_message().find("--max-concurrent-calls") != std::string::npos,
+             shed.error_message().c_str());
+    QVERIFY2(!shed.error_details().empty(), "no google.rpc.RetryInfo in the status details");
+    QCOMPARE(m_fx.metrics.calls_shed.load(), shed_before + 1);
+    QVERIFY2(status.ok(), status.error_message().c_str());
+    QCOMPARE(stock("SKU-1").item().sku(), std::string("SKU-1"));
+    QCOMPARE(m_fx.metrics.calls_in_flight.load(), std::int64_t{0});
+  }
+
   void metricsScrape() {
     httplib::Client client("127.0.0.1", m_fx.http->port());
     client.set_connection_timeout(5);

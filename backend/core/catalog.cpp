@@ -144,6 +144,18 @@ std::optional<Item> Catalog::itemById(ItemId id) const {
   return std::nullopt;
 }
 
+std::optional<Catalog::ReorderRule> Catalog::reorderRule(ItemId id) const {
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    {
+      std::shared_lock lock(m_mutex);
+      auto it = m_items.find(id);
+      if (it != m_items.end()) return ReorderRule{it->second.reorder_point, it->second.reorder_qty};
+    }
+    if (attempt == 0 && !refreshAfterMiss()) break;
+  }
+  return std::nullopt;
+}
+
 std::string Catalog::skuOf(ItemId id) const {
   std::shared_lock lock(m_mutex);
   auto it = m_items.find(id);

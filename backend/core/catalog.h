@@ -38,6 +38,13 @@ class Catalog {
   std::optional<Location> locationById(LocationId id) const;
   std::string locationName(LocationId id) const;  // "" if unknown
   std::string skuOf(ItemId id) const;              // "" if unknown
+  // An item's reorder rule without copying its strings (the alert rules ask
+  // for it per touched item on the hot path and per item on a restart).
+  struct ReorderRule {
+    Qty reorder_point = 0;
+    Qty reorder_qty = 0;
+  };
+  std::optional<ReorderRule> reorderRule(ItemId id) const;
 
   // Validates every field (the message names the row and field, e.g.
   // "items[4].reorder_point: must be >= 0"), then upserts all or nothing.

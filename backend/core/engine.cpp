@@ -45,7 +45,7 @@ Engine::Engine(Store& store, const Clock& clock, Catalog& catalog, EventLog& eve
 
 Engine::~Engine() { stop(); }
 
-absl::Status Engine::recover() {
+absl::Status Engine::recover(const std::function<absl::Status()>& await_catalog) {
   if (!m_options.own_all_shards) {
     // A cluster node: shards arrive by acquire(); watchers start from what
     // the store has committed.
@@ -56,17 +56,53 @@ absl::Status Engine::recover() {
   }
   const Micros now = m_clock.now();
   const Micros since = now - m_options.idempotency_window;
+  // Shards are independent: load them on several threads (the store reads,
+  // the map building and the idempotency records dominate a restart), then
+  // re-derive alerts and expiries on one thread per writer (each writer's
+  // expiry queue is its own).
   Cursor committed{};
-  for (ShardId s = 0; s < kShardCount; ++s) {
-    auto r = m_store.recoverShard(s, since, since);
-    if (!r.ok())
-      return absl::Status(r.status().code(),
-                          absl::StrCat("recovering shard ", s, ": ", r.status().message()));
-    committed[s] = r->last_seq;
-    m_shards[s]->load(std::move(*r));
+  std::atomic<ShardId> next{0};
+  std::mutex failure_mutex;
+  absl::Status failure;
+  auto loadShards = [&] {
+    for (ShardId s = next.fetch_add(1); s < kShardCount; s = next.fetch_add(1)) {
+      auto r = m_store.recoverShard(s, since, since);
+      if (!r.ok()) {
+        std::lock_guard lock(failure_mutex);
+        if (failure.ok())
+          failure = absl::Status(r.status().code(), absl::StrCat("recovering shard ", s, ": ",
+                                                                 r.status().message()));
+        return;
+      }
+      committed[s] = r->last_seq;
+      m_shards[s]->load(std::move(*r));
+      if (m_onRequestLoaded)
+        for (const auto& [id, rec] : m_shards[s]->requests) m_onRequestLoaded(rec);
+    }
+  };
+  const unsigned threads =
+      std::clamp(std::thread::hardware_concurrency(), 2u, 8u);  // >= 2: I/O overlaps CPU
+  {
+    std::vector<std::thread> pool;
+    for (unsigned i = 1; i < threads; ++i) pool.emplace_back(loadShards);
+    loadShards();
+    for (auto& t : pool) t.join();
+  }
+  if (!failure.ok()) return failure;
+  if (await_catalog) {
+    if (auto st = await_catalog(); !st.ok()) return st;
   }
   m_events.reset(committed);
-  for (auto& st : m_shards) reviveShard(*m_writers[st->shard % m_writers.size()], *st);
+  {
+    std::vector<std::thread> pool;
+    for (auto& w : m_writers) {
+      pool.emplace_back([this, &w] {
+        for (std::size_t s = w->index; s < m_shards.size(); s += m_writers.size())
+          reviveShard(*w, *m_shards[s]);
+      });
+    }
+    for (auto& t : pool) t.join();
+  }
   for (ShardId s = 0; s < kShardCount; ++s) m_owned[s].store(true, std::memory_order_release);
   for (auto& w : m_writers) recountOpenHolds(*w);
   return absl::OkStatus();
@@ -221,11 +257,6 @@ absl::Status Engine::admit(ShardId shard) const {
                                  " ms of work); nothing was applied: retry after ", retry / 1000,
                                  " ms"),
                     retry);
-}
-
-void Engine::forEachRequest(const std::function<void(const RequestRecord&)>& fn) const {
-  for (const auto& st : m_shards)
-    for (const auto& [id, rec] : st->requests) fn(rec);
 }
 
 std::size_t Engine::queueDepth() const {
@@ -386,31 +417,40 @@ void Engine::processBatch(Writer& w, std::vector<Task>& tasks) {
 }
 
 void Engine::evaluateItem(ItemId item, ItemTotals& t) {
-  auto info = m_catalog.itemById(item);
-  if (!info) return;
+  // The rule alone (no string copies): most evaluations change nothing. The
+  // item's SKU and unit are read only to raise or resolve an alert.
+  const auto rule = m_catalog.reorderRule(item);
+  if (!rule) return;
   const Qty available = t.on_hand - t.reserved;
-  if (!t.stockout_alert && available <= 0) {
-    t.stockout_alert = true;
-    m_alerts.raise(AlertKind::kStockout, info->sku, Severity::kCritical,
-                   absl::StrCat("SKU ", info->sku, " is out of stock (available ", available,
-                                ", on hand ", t.on_hand, ")"));
-  } else if (t.stockout_alert && available > 0) {
-    t.stockout_alert = false;
-    m_alerts.resolve(AlertKind::kStockout, info->sku);
-  }
-  const Qty rp = info->reorder_point;
+  const Qty rp = rule->reorder_point;
   // Hysteresis: raise below the reorder point, resolve only once available
   // is back above it by a margin, so a SKU hovering at the threshold does
   // not flap.
   const Qty margin = std::max<Qty>(
       1, static_cast<Qty>(std::ceil(static_cast<double>(rp) * m_options.low_stock_hysteresis_pct / 100.0)));
-  if (!t.low_alert && rp > 0 && available < rp) {
+  const bool raise_stockout = !t.stockout_alert && available <= 0;
+  const bool resolve_stockout = t.stockout_alert && available > 0;
+  const bool raise_low = !t.low_alert && rp > 0 && available < rp;
+  const bool resolve_low = t.low_alert && (rp == 0 || available >= rp + margin);
+  if (!raise_stockout && !resolve_stockout && !raise_low && !resolve_low) return;
+  auto info = m_catalog.itemById(item);
+  if (!info) return;
+  if (raise_stockout) {
+    t.stockout_alert = true;
+    m_alerts.raise(AlertKind::kStockout, info->sku, Severity::kCritical,
+                   absl::StrCat("SKU ", info->sku, " is out of stock (available ", available,
+                                ", on hand ", t.on_hand, ")"));
+  } else if (resolve_stockout) {
+    t.stockout_alert = false;
+    m_alerts.resolve(AlertKind::kStockout, info->sku);
+  }
+  if (raise_low) {
     t.low_alert = true;
     m_alerts.raise(AlertKind::kLowStock, info->sku, Severity::kWarning,
                    absl::StrCat("SKU ", info->sku, " is low: available ", available,
                                 " below reorder point ", rp, " (reorder ", info->reorder_qty,
                                 " ", info->unit, ")"));
-  } else if (t.low_alert && (rp == 0 || available >= rp + margin)) {
+  } else if (resolve_low) {
     t.low_alert = false;
     m_alerts.resolve(AlertKind::kLowStock, info->sku);
   }

@@ -88,7 +88,9 @@ class Engine {
   // own_all_shards: loads every shard from the store, seeds the EventLog and
   // re-evaluates the alert rules. Otherwise only seeds the EventLog with the
   // store's last seqs. Call once, before start().
-  absl::Status recover();
+  // await_catalog (if set) is called once the shards are loaded and before
+  // alerts are re-derived from them: the catalog may load meanwhile.
+  absl::Status recover(const std::function<absl::Status()>& await_catalog = {});
 
   // ---- cluster ownership (after start()) ----
   bool serves(ShardId shard) const { return m_owned[shard].load(std::memory_order_acquire); }
@@ -102,7 +104,8 @@ class Engine {
   // Steady-clock deadline (micros since the steady epoch, 0: none) after
   // which no batch touching `shard` is committed.
   void setLeaseDeadline(ShardId shard, std::int64_t steady_micros);
-  // Called (from a writer) for every idempotency record of an acquired shard.
+  // Called for every idempotency record of a loaded shard: by recover() (on
+  // its loading threads, concurrently) and by acquire() (on the writer).
   void setRequestLoadedHook(std::function<void(const RequestRecord&)> hook);
   // Called (from a writer) when the store fenced a commit or a lease ran out:
   // ownership must be checked now.
@@ -121,8 +124,6 @@ class Engine {
   absl::Status admit(ShardId shard) const;
 
   std::size_t queueDepth() const;
-  // Before start() only: visits every remembered idempotency record.
-  void forEachRequest(const std::function<void(const RequestRecord&)>& fn) const;
   std::size_t openHolds() const;
 
  private:

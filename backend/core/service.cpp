@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <map>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "core/engine.h"
@@ -120,7 +121,20 @@ absl::StatusOr<std::unique_ptr<InventoryService>> InventoryService::start(Store&
                                                                          ServiceOptions options) {
   auto impl = std::make_unique<Impl>(store, clock, options);
   impl->ledger_id = store.ledgerId();
-  if (auto s = impl->catalog.load(); !s.ok()) return s;
+  // The catalog loads while the engine loads its shards (neither needs the
+  // other until the engine re-derives alerts); recover() waits for it then.
+  absl::Status catalog_loaded;
+  std::thread catalog_loader([&] { catalog_loaded = impl->catalog.load(); });
+  struct Join {
+    std::thread& t;
+    ~Join() {
+      if (t.joinable()) t.join();
+    }
+  } join_catalog{catalog_loader};
+  auto awaitCatalog = [&] {
+    if (catalog_loader.joinable()) catalog_loader.join();
+    return catalog_loaded;
+  };
   if (auto s = impl->alerts.load(); !s.ok()) return s;
   impl->catalog.setShared(options.cluster_member);
   impl->alerts.setShared(options.cluster_member);
@@ -128,11 +142,9 @@ absl::StatusOr<std::unique_ptr<InventoryService>> InventoryService::start(Store&
   impl->engine.setRequestLoadedHook([raw](const RequestRecord& r) {
     (void)raw->registry.claim("request_id", r.request_id, r.fingerprint, raw->clock.now());
   });
-  if (auto s = impl->engine.recover(); !s.ok()) return s;
-  const Micros now = clock.now();
-  impl->engine.forEachRequest([&](const RequestRecord& r) {
-    (void)impl->registry.claim("request_id", r.request_id, r.fingerprint, now);
-  });
+  // recover() hands every remembered request to the hook above.
+  if (auto s = impl->engine.recover(awaitCatalog); !s.ok()) return s;
+  if (auto s = awaitCatalog(); !s.ok()) return s;
   impl->engine.start();
   return std::unique_ptr<InventoryService>(new InventoryService(std::move(impl)));
 }

@@ -444,12 +444,11 @@ absl::Status SqliteStore::commit(const CommitBatch& batch) {
         "commit: this store was opened for shared reading (another process writes it)");
   }
   if (batch.shards.empty()) return absl::OkStatus();
-  // Encoding and the applier's copy are made before taking the log.
+  // Encoded before taking the log; the applier decodes the same bytes.
   std::string payload;
   sqlite::encodeCommitBatch(batch, &payload);
   std::size_t entries = 0;
   for (const ShardCommit& sc : batch.shards) entries += sc.entries.size();
-  LogRecord record{0, batch};
 
   std::unique_lock lock(m_log_mutex);
   const bool room = m_log_room.wait_for(lock, std::chrono::seconds(30), [&] {
@@ -478,10 +477,10 @@ absl::Status SqliteStore::commit(const CommitBatch& batch) {
   m_committed_id = id;
   m_committed_hint.store(id, std::memory_order_release);
   for (const ShardCommit& sc : batch.shards) m_committed_last[sc.shard] += sc.entries.size();
-  record.first = id;
   if (m_pending.empty()) m_oldest_pending_at = std::chrono::steady_clock::now();
-  m_pending.push_back(std::move(record));
-  m_pending_entries += entries + 1;  // + 1: a batch without entries still takes room
+  // + 1: a batch without entries still takes room.
+  m_pending.push_back(PendingRecord{id, std::move(payload), entries + 1});
+  m_pending_entries += entries + 1;
   lock.unlock();
   m_work.notify_one();
   return absl::OkStatus();
@@ -571,6 +570,7 @@ void SqliteStore::runApplier() {
   constexpr auto kDropEvery = std::chrono::milliseconds(500);
   auto last_drop = std::chrono::steady_clock::now();
   std::int64_t dropped = 0;
+  std::vector<PendingRecord> taken_records;
   std::vector<LogRecord> round;
   for (;;) {
     std::size_t taken = 0;
@@ -591,15 +591,30 @@ void SqliteStore::runApplier() {
       }
       stopping = m_stopping;
       while (!m_pending.empty() && taken < kRoundEntries) {
-        std::size_t entries = 1;
-        for (const ShardCommit& sc : m_pending.front().second.shards) entries += sc.entries.size();
-        taken += entries;
-        round.push_back(std::move(m_pending.front()));
+        taken += m_pending.front().entries;
+        taken_records.push_back(std::move(m_pending.front()));
         m_pending.pop_front();
       }
       // What is left over waits at most one more delay.
       m_oldest_pending_at = std::chrono::steady_clock::now();
     }
+    for (PendingRecord& record : taken_records) {
+      auto batch = sqlite::decodeCommitBatch(record.payload);
+      if (!batch.ok()) {
+        // A record this process encoded does not decode: a codec bug, not
+        // an I/O error, so retrying cannot help. The record is durable in
+        // the log; stop applying and let reads report why.
+        {
+          std::lock_guard lock(m_applied_mutex);
+          m_applier_error = sqlite::withContext(
+              batch.status(), sqlite::cat("commit log record ", record.id, " (applier stopped)"));
+        }
+        m_applied_cv.notify_all();
+        return;
+      }
+      round.emplace_back(record.id, *std::move(batch));
+    }
+    taken_records.clear();
     if (!round.empty()) {
       absl::Status st = applyRecords(round);
       // A failed round (I/O error, disk full) is retried: the records are

@@ -148,6 +148,14 @@ class SqliteStore final : public Store {
               std::unique_ptr<sqlite::Checkpointer> checkpointer, std::string ledger_id,
               int schema_version);
   using LogRecord = std::pair<std::int64_t, CommitBatch>;  // (log id, batch)
+  // A committed record waiting for the applier: its encoded bytes, exactly
+  // as in the log, so the live applier and crash recovery decode and apply
+  // the same way (and the backlog is compact).
+  struct PendingRecord {
+    std::int64_t id = 0;
+    std::string payload;
+    std::size_t entries = 0;  // ledger entries + 1 (room accounting)
+  };
 
   // Writer mode, after construction: loads the fencing state, applies what
   // the log holds beyond meta.applied_log_id, starts the applier.
@@ -180,7 +188,7 @@ class SqliteStore final : public Store {
   std::int64_t m_committed_id ABSL_GUARDED_BY(m_log_mutex) = 0;
   std::array<Seq, kShardCount> m_committed_last ABSL_GUARDED_BY(m_log_mutex){};
   std::array<std::uint64_t, kShardCount> m_epoch ABSL_GUARDED_BY(m_log_mutex){};
-  std::deque<LogRecord> m_pending ABSL_GUARDED_BY(m_log_mutex);
+  std::deque<PendingRecord> m_pending ABSL_GUARDED_BY(m_log_mutex);
   std::size_t m_pending_entries ABSL_GUARDED_BY(m_log_mutex) = 0;
   bool m_stopping ABSL_GUARDED_BY(m_log_mutex) = false;
   int m_readers_waiting ABSL_GUARDED_BY(m_log_mutex) = 0;  // in awaitApplied()

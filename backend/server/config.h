@@ -25,7 +25,7 @@ struct DaemonConfig {
   std::string config_file;
   int writers = 2;
   int max_queue_delay_ms = 500;
-  int max_concurrent_calls = 256;
+  int max_concurrent_calls = 512;
   std::string sync = "full";
   std::string node_id;  // default: the host name
   std::string log_level = "info";

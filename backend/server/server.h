@@ -30,7 +30,7 @@ struct ServerOptions {
   int executor_threads = 2;
   std::chrono::milliseconds heartbeat{1000};
   std::size_t apply_stream_max_in_flight = 20000;
-  int max_concurrent_calls = 256;  // ServiceEnv::max_concurrent_calls
+  int max_concurrent_calls = 512;  // ServiceEnv::max_concurrent_calls
   ClusterRouter* router = nullptr;  // cluster member (outlives the server)
   ClusterNode* cluster = nullptr;
 };

@@ -763,14 +763,14 @@ class TestDepotServer : public QObject {
   // never shed; as calls finish, new ones are served again.
   void callsPastTheLimitAreShedAtArrival() {
     const std::uint64_t shed_before = m_fx.metrics.calls_shed.load();
-    m_fx.metrics.calls_in_flight.fetch_add(256);  // the default limit, as if all were busy
+    m_fx.metrics.calls_in_flight.fetch_add(512);  // the default limit, as if all were busy
     v1::GetStockRequest req;
     req.set_sku("SKU-1");
     v1::StockResponse resp;
     const grpc::Status shed = m_inv->GetStock(ctx().get(), req, &resp);
     v1::ClusterStatusResponse cluster;
     const grpc::Status status = m_ops->ClusterStatus(ctx().get(), {}, &cluster);
-    m_fx.metrics.calls_in_flight.fetch_sub(256);
+    m_fx.metrics.calls_in_flight.fetch_sub(512);
     QCOMPARE(shed.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
     QVERIFY2(shed.error_message().find("--max-concurrent-calls") != std::string::npos,
              shed.error_message().c_str());

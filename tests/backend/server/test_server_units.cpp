@@ -158,7 +158,7 @@ class TestServerUnits : public QObject {
     QCOMPARE(c.advertise, std::string("127.0.0.1:7071"));  // defaults to --listen
     QCOMPARE(c.lease_ttl_s, 7);
     QCOMPARE(c.max_queue_delay_ms, 500);
-    QCOMPARE(c.max_concurrent_calls, 256);
+    QCOMPARE(c.max_concurrent_calls, 512);
     DaemonConfig unlimited;
     QVERIFY(!parse({"--max-concurrent-calls", "0"}, unlimited).exit_code.has_value());
     QCOMPARE(unlimited.max_concurrent_calls, 0);

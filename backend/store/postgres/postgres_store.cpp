@@ -3,8 +3,10 @@
 #include "store/postgres/postgres_store.h"
 
 #include <algorithm>
+#include <chrono>
 #include <limits>
 #include <map>
+#include <thread>
 #include <unordered_map>
 
 #include "store/postgres/pg_call.h"
@@ -470,7 +472,16 @@ absl::StatusOr<ShardRecovery> PostgresStore::recoverShard(ShardId shard, Micros 
                     Params().addInt(shard).addInt(requests_since)});
   q.push_back(Query{"COMMIT", {}});
   const std::string context = cat("recoverShard ", shard);
+  // A REPEATABLE READ snapshot that meets a concurrent commit of the shard
+  // row (e.g. a commit the client gave up on, still finishing on the
+  // server) fails with a serialization error (ABORTED): take a new snapshot.
+  // Bounded: a few attempts, a few milliseconds apart.
   auto r = pg::runPipeline(*m_readers, deadline(), q, context);
+  for (int attempt = 1; attempt < 5 && r.status().code() == absl::StatusCode::kAborted;
+       ++attempt) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5 * attempt));
+    r = pg::runPipeline(*m_readers, deadline(), q, context);
+  }
   if (!r.ok()) return r.status();
   const pg::Result& shard_row = (*r)[2];
   if (shard_row.rows() != 1) {

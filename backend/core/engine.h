@@ -106,7 +106,8 @@ class Engine {
   void setLeaseDeadline(ShardId shard, std::int64_t steady_micros);
   // Called for every idempotency record of a loaded shard: by recover() (on
   // its loading threads, concurrently) and by acquire() (on the writer).
-  void setRequestLoadedHook(std::function<void(const RequestRecord&)> hook);
+  void setRequestLoadedHook(
+      std::function<void(const std::string& request_id, std::uint64_t fingerprint)> hook);
   // Called (from a writer) when the store fenced a commit or a lease ran out:
   // ownership must be checked now.
   void setLeaseLostHook(std::function<void()> hook);
@@ -166,7 +167,8 @@ class Engine {
   std::vector<std::unique_ptr<Writer>> m_writers;
   std::array<std::atomic<bool>, kShardCount> m_owned{};
   std::array<std::atomic<std::int64_t>, kShardCount> m_leaseUntil{};
-  std::function<void(const RequestRecord&)> m_onRequestLoaded;  // set before start
+  // set before start
+  std::function<void(const std::string& request_id, std::uint64_t fingerprint)> m_onRequestLoaded;
   std::function<void()> m_onLeaseLost;                          // set before start
   std::atomic<bool> m_accepting{false};
   std::atomic<bool> m_stopping{false};

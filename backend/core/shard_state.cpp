@@ -70,7 +70,7 @@ void ShardState::load(ShardRecovery r) {
   requests.reserve(r.requests.size());
   for (auto& rec : r.requests) {
     request_order.emplace_back(rec.ts, rec.request_id);
-    requests[rec.request_id] = std::move(rec);
+    requests[rec.request_id] = RememberedRequest{rec.fingerprint, rec.ts, std::move(rec.outcome)};
   }
 }
 
@@ -125,7 +125,7 @@ void ShardTxn::remember(const std::string& request_id, std::uint64_t fingerprint
   rec.fingerprint = fingerprint;
   rec.outcome = outcome;
   rec.ts = m_now;
-  m_state.requests[request_id] = rec;
+  m_state.requests[request_id] = RememberedRequest{fingerprint, m_now, outcome};
   m_state.request_order.emplace_back(m_now, request_id);
   m_requestUndo.push_back(request_id);
   m_records.push_back(std::move(rec));

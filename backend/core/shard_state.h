@@ -47,6 +47,15 @@ struct ItemTotals {
   bool stockout_alert = false;  // stockout alert currently raised by this shard
 };
 
+// An idempotency record as the shard keeps it in memory, keyed by its
+// request id (so the id and the shard, both implied, are not stored again:
+// this is the largest per-request structure of the idempotency window).
+struct RememberedRequest {
+  std::uint64_t fingerprint = 0;
+  Micros ts = 0;
+  Outcome outcome;
+};
+
 struct ShardState {
   ShardId shard = 0;
   Seq last_seq = 0;
@@ -56,7 +65,7 @@ struct ShardState {
   absl::flat_hash_map<ItemId, std::vector<LocationId>> item_locations;
   absl::flat_hash_map<ItemId, ItemTotals> totals;
   absl::flat_hash_map<std::string, Hold> holds;  // by order_id: open, and closed within the window
-  absl::flat_hash_map<std::string, RequestRecord> requests;
+  absl::flat_hash_map<std::string, RememberedRequest> requests;  // by request_id
   std::deque<std::pair<Micros, std::string>> request_order;  // for the window
   absl::flat_hash_map<std::string, CountRecord> pending;     // counts awaiting approval
 

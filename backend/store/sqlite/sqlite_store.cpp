@@ -528,12 +528,8 @@ absl::Status SqliteStore::startWriting(const std::string& log_path, const char* 
     return absl::OkStatus();
   };
   auto replayed = (*log)->forEachAfter(applied, [&](std::int64_t id, std::string_view blob) {
-    auto batch = sqlite::decodeCommitBatch(blob);
-    if (!batch.ok()) {
-      return sqlite::withContext(batch.status(), sqlite::cat("commit log record ", id));
-    }
-    for (const ShardCommit& sc : batch->shards) round_entries += sc.entries.size() + 1;
-    round.emplace_back(id, *std::move(batch));
+    if (auto st = decodeRecord(id, blob, &round); !st.ok()) return st;
+    for (const ShardCommit& sc : round.back().second.shards) round_entries += sc.entries.size() + 1;
     last_id = id;
     return round_entries >= 50'000 ? flush() : absl::OkStatus();
   });
@@ -598,21 +594,18 @@ void SqliteStore::runApplier() {
       // What is left over waits at most one more delay.
       m_oldest_pending_at = std::chrono::steady_clock::now();
     }
-    for (PendingRecord& record : taken_records) {
-      auto batch = sqlite::decodeCommitBatch(record.payload);
-      if (!batch.ok()) {
+    for (const PendingRecord& record : taken_records) {
+      if (auto st = decodeRecord(record.id, record.payload, &round); !st.ok()) {
         // A record this process encoded does not decode: a codec bug, not
         // an I/O error, so retrying cannot help. The record is durable in
         // the log; stop applying and let reads report why.
         {
           std::lock_guard lock(m_applied_mutex);
-          m_applier_error = sqlite::withContext(
-              batch.status(), sqlite::cat("commit log record ", record.id, " (applier stopped)"));
+          m_applier_error = sqlite::withContext(st, "the applier stopped");
         }
         m_applied_cv.notify_all();
         return;
       }
-      round.emplace_back(record.id, *std::move(batch));
     }
     taken_records.clear();
     if (!round.empty()) {
@@ -665,6 +658,14 @@ void SqliteStore::runApplier() {
       if (m_pending.empty()) return;
     }
   }
+}
+
+absl::Status SqliteStore::decodeRecord(std::int64_t id, std::string_view bytes,
+                                       std::vector<LogRecord>* round) {
+  auto batch = sqlite::decodeCommitBatch(bytes);
+  if (!batch.ok()) return sqlite::withContext(batch.status(), sqlite::cat("commit log record ", id));
+  round->emplace_back(id, *std::move(batch));
+  return absl::OkStatus();
 }
 
 absl::Status SqliteStore::applyRecords(const std::vector<LogRecord>& records) {

@@ -44,6 +44,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -161,6 +162,10 @@ class SqliteStore final : public Store {
   // the log holds beyond meta.applied_log_id, starts the applier.
   absl::Status startWriting(const std::string& log_path, const char* sync_pragma);
   void runApplier();
+  // Decodes a record's bytes, as logged, onto `round`. The only way records
+  // reach applyRecords(), live and on recovery alike.
+  static absl::Status decodeRecord(std::int64_t id, std::string_view bytes,
+                                   std::vector<LogRecord>* round);
   // One transaction folding `records` (consecutive ids) into the tables.
   absl::Status applyRecords(const std::vector<LogRecord>& records);
   // Reads call this first: waits until every commit acknowledged so far is

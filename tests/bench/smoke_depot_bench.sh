@@ -19,7 +19,8 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 # Bad parameters: exit 2 with a message.
-for bad in "--duration 0" "--rate -5" "--dist zipf:0" "--batch 10001" "--workload nonsense"; do
+for bad in "--duration 0" "--rate -5" "--dist zipf:0" "--batch 10001" "--workload nonsense" \
+  "--server-metrics nohostport" "--server-metrics 127.0.0.1:99999"; do
   rc=0
   # shellcheck disable=SC2086
   "$BIN/depot-bench" run --server 127.0.0.1:1 $bad >"$WORK/bad.txt" 2>&1 || rc=$?
@@ -28,7 +29,8 @@ for bad in "--duration 0" "--rate -5" "--dist zipf:0" "--batch 10001" "--workloa
 done
 
 PORT=$(depot_free_port 20000 32000)
-"$BIN/depotd" --data-dir "$WORK/data" --listen "127.0.0.1:$PORT" --metrics-listen off \
+MPORT=$(depot_free_port 20000 32000)
+"$BIN/depotd" --data-dir "$WORK/data" --listen "127.0.0.1:$PORT" --metrics-listen "127.0.0.1:$MPORT" \
   --log-level warn </dev/null >"$WORK/depotd.log" 2>&1 &
 PID=$!
 depot_wait_for_port 127.0.0.1 "$PORT" 20 "$PID" || fail "depotd did not start: $(tail -5 "$WORK/depotd.log")"
@@ -43,8 +45,12 @@ check_json() {
 
 timeout 60 "$BIN/depot-bench" run --server "127.0.0.1:$PORT" --skus 1000 --workload ship \
   --in-flight 16 --duration 3 --warmup 0.5 --dist zipf:1.1 --server-pid "$PID" \
-  --json "$WORK/unary.json" || fail "unary run exited $?"
+  --server-metrics "127.0.0.1:$MPORT" --json "$WORK/unary.json" || fail "unary run exited $?"
 check_json "$WORK/unary.json"
+# depotd's own latency of the calls it admitted was read from its /metrics.
+grep -q '"server_latency_ms"' "$WORK/unary.json" || fail "no server_latency_ms in unary.json"
+calls=$(sed -n 's/.*"calls": *\([0-9]*\).*/\1/p' "$WORK/unary.json" | head -n 1)
+[[ ${calls:-0} -gt 0 ]] || fail "server_latency_ms counted no calls: $(cat "$WORK/unary.json")"
 timeout 60 "$BIN/depot-bench" run --server "127.0.0.1:$PORT" --skus 1000 --workload mix \
   --path stream --in-flight 64 --duration 2 --warmup 0.5 --json "$WORK/stream.json" ||
   fail "stream run exited $?"

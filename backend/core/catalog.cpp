@@ -90,21 +90,40 @@ absl::Status Catalog::load() {
   auto locations = m_store.loadLocations();
   if (!locations.ok()) return locations.status();
   std::unique_lock lock(m_mutex);
-  m_itemBySku.clear();
   m_items.clear();
+  m_itemIndexById.clear();
+  m_itemIndexBySku.clear();
   m_locationByName.clear();
   m_locations.clear();
-  m_itemBySku.reserve(items->size());
   m_items.reserve(items->size());
-  for (auto& it : *items) {
-    m_itemBySku[it.sku] = it.id;
-    m_items[it.id] = std::move(it);
-  }
+  m_itemIndexById.reserve(items->size());
+  for (auto& it : *items) putItem(std::move(it));
   for (auto& loc : *locations) {
     m_locationByName[loc.name()] = loc.id;
     m_locations[loc.id] = std::move(loc);
   }
   return absl::OkStatus();
+}
+
+const Item* Catalog::findItem(ItemId id) const {
+  auto it = m_itemIndexById.find(id);
+  return it == m_itemIndexById.end() ? nullptr : &m_items[it->second];
+}
+
+void Catalog::putItem(Item item) {
+  if (auto it = m_itemIndexById.find(item.id); it != m_itemIndexById.end()) {
+    Item& held = m_items[it->second];
+    if (held.sku != item.sku) {  // never in practice: a SKU keeps its id
+      m_itemIndexBySku.erase(held.sku);
+      m_itemIndexBySku[item.sku] = it->second;
+    }
+    held = std::move(item);
+    return;
+  }
+  const auto index = static_cast<std::uint32_t>(m_items.size());
+  m_itemIndexById.emplace(item.id, index);
+  m_itemIndexBySku.insert_or_assign(item.sku, index);
+  m_items.push_back(std::move(item));
 }
 
 bool Catalog::refreshAfterMiss() const {
@@ -124,8 +143,8 @@ absl::StatusOr<Item> Catalog::item(std::string_view sku) const {
   for (int attempt = 0; attempt < 2; ++attempt) {
     {
       std::shared_lock lock(m_mutex);
-      auto it = m_itemBySku.find(std::string(sku));
-      if (it != m_itemBySku.end()) return m_items.at(it->second);
+      auto it = m_itemIndexBySku.find(sku);
+      if (it != m_itemIndexBySku.end()) return m_items[it->second];
     }
     if (attempt == 0 && !refreshAfterMiss()) break;
   }
@@ -136,8 +155,7 @@ std::optional<Item> Catalog::itemById(ItemId id) const {
   for (int attempt = 0; attempt < 2; ++attempt) {
     {
       std::shared_lock lock(m_mutex);
-      auto it = m_items.find(id);
-      if (it != m_items.end()) return it->second;
+      if (const Item* found = findItem(id)) return *found;
     }
     if (attempt == 0 && !refreshAfterMiss()) break;
   }
@@ -148,8 +166,8 @@ std::optional<Catalog::ReorderRule> Catalog::reorderRule(ItemId id) const {
   for (int attempt = 0; attempt < 2; ++attempt) {
     {
       std::shared_lock lock(m_mutex);
-      auto it = m_items.find(id);
-      if (it != m_items.end()) return ReorderRule{it->second.reorder_point, it->second.reorder_qty};
+      if (const Item* found = findItem(id))
+        return ReorderRule{found->reorder_point, found->reorder_qty};
     }
     if (attempt == 0 && !refreshAfterMiss()) break;
   }
@@ -158,8 +176,8 @@ std::optional<Catalog::ReorderRule> Catalog::reorderRule(ItemId id) const {
 
 std::string Catalog::skuOf(ItemId id) const {
   std::shared_lock lock(m_mutex);
-  auto it = m_items.find(id);
-  return it == m_items.end() ? std::string() : it->second.sku;
+  const Item* found = findItem(id);
+  return found ? found->sku : std::string();
 }
 
 absl::StatusOr<Location> Catalog::location(std::string_view name) const {
@@ -219,10 +237,7 @@ absl::StatusOr<std::vector<Item>> Catalog::upsertItems(std::vector<Item> items) 
   std::unique_lock lock(m_mutex);
   auto stored = m_store.upsertItems(items);
   if (!stored.ok()) return stored.status();
-  for (const auto& it : *stored) {
-    m_itemBySku[it.sku] = it.id;
-    m_items[it.id] = it;
-  }
+  for (const auto& it : *stored) putItem(it);
   return stored;
 }
 
@@ -255,16 +270,13 @@ absl::StatusOr<std::vector<Location>> Catalog::upsertLocations(std::vector<Locat
 std::vector<Item> Catalog::items(std::string_view prefix, std::string_view after,
                                  std::size_t limit) const {
   std::vector<Item> out;
-  {
-    std::shared_lock lock(m_mutex);
-    for (const auto& [sku, id] : m_itemBySku) {
-      if (sku.compare(0, prefix.size(), prefix) != 0) continue;
-      if (!after.empty() && sku <= after) continue;
-      out.push_back(m_items.at(id));
-    }
+  std::shared_lock lock(m_mutex);
+  auto it = after < prefix ? m_itemIndexBySku.lower_bound(prefix)
+                           : m_itemIndexBySku.upper_bound(after);
+  for (; it != m_itemIndexBySku.end() && out.size() < limit; ++it) {
+    if (it->first.compare(0, prefix.size(), prefix) != 0) break;  // past the prefix range
+    out.push_back(m_items[it->second]);
   }
-  std::sort(out.begin(), out.end(), [](const Item& a, const Item& b) { return a.sku < b.sku; });
-  if (out.size() > limit) out.resize(limit);
   return out;
 }
 

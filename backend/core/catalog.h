@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/container/btree_map.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "core/model.h"
@@ -64,8 +65,14 @@ class Catalog {
   bool m_shared = false;
   mutable std::atomic<std::int64_t> m_lastRefresh{0};
   mutable std::shared_mutex m_mutex;
-  absl::flat_hash_map<std::string, ItemId> m_itemBySku;
-  absl::flat_hash_map<ItemId, Item> m_items;
+  // Items are held once, densely, in m_items; both indexes point into it.
+  // The SKU index is ordered, so a page of items() costs O(log n + limit)
+  // rather than a scan of the whole catalog (10 M items in a big depot).
+  const Item* findItem(ItemId id) const;  // nullptr when absent; m_mutex held
+  void putItem(Item item);                // insert or replace; m_mutex held exclusively
+  std::vector<Item> m_items;
+  absl::flat_hash_map<ItemId, std::uint32_t> m_itemIndexById;
+  absl::btree_map<std::string, std::uint32_t, std::less<>> m_itemIndexBySku;
   absl::flat_hash_map<std::string, LocationId> m_locationByName;
   absl::flat_hash_map<LocationId, Location> m_locations;
 };

@@ -77,7 +77,8 @@ absl::Status Engine::recover(const std::function<absl::Status()>& await_catalog)
       committed[s] = r->last_seq;
       m_shards[s]->load(std::move(*r));
       if (m_onRequestLoaded)
-        for (const auto& [id, rec] : m_shards[s]->requests) m_onRequestLoaded(id, rec.fingerprint);
+        for (const auto& [key, rec] : m_shards[s]->requests)
+          m_onRequestLoaded(key.fnv, rec.fingerprint);
     }
   };
   const unsigned threads =
@@ -147,7 +148,7 @@ void Engine::acquire(ShardId shard, std::function<void(absl::Status)> done_fn) {
     auto st = std::make_unique<ShardState>();
     st->load(std::move(*r));
     if (m_onRequestLoaded)
-      for (const auto& [id, rec] : st->requests) m_onRequestLoaded(id, rec.fingerprint);
+      for (const auto& [key, rec] : st->requests) m_onRequestLoaded(key.fnv, rec.fingerprint);
     reviveShard(w, *st);
     m_shards[shard] = std::move(st);
     m_events.advance(shard, last);
@@ -192,7 +193,7 @@ bool Engine::leaseExpired(ShardId shard) const {
 }
 
 void Engine::setRequestLoadedHook(
-    std::function<void(const std::string& request_id, std::uint64_t fingerprint)> hook) {
+    std::function<void(std::uint64_t id_digest, std::uint64_t fingerprint)> hook) {
   m_onRequestLoaded = std::move(hook);
 }
 

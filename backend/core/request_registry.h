@@ -25,6 +25,9 @@ class RequestRegistry {
   // fingerprint; ALREADY_EXISTS naming `field` otherwise.
   absl::Status claim(std::string_view field, std::string_view request_id,
                      std::uint64_t fingerprint, Micros now);
+  // Records an id already accepted (by its digest, requestKey(id).fnv), as a
+  // restart recovers it from a shard. The first fingerprint seen wins.
+  void remember(std::uint64_t id_digest, std::uint64_t fingerprint, Micros now);
 
  private:
   static constexpr std::size_t kStripes = 64;
@@ -35,6 +38,9 @@ class RequestRegistry {
   };
   const Micros m_window;
   std::array<Stripe, kStripes> m_stripes;
+
+  // Inserts (digest, fingerprint) unless present; returns the fingerprint held.
+  std::uint64_t claimDigest(std::uint64_t digest, std::uint64_t fingerprint, Micros now);
 };
 
 }  // namespace depot

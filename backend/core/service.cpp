@@ -139,9 +139,8 @@ absl::StatusOr<std::unique_ptr<InventoryService>> InventoryService::start(Store&
   impl->catalog.setShared(options.cluster_member);
   impl->alerts.setShared(options.cluster_member);
   Impl* raw = impl.get();
-  impl->engine.setRequestLoadedHook([raw](const std::string& request_id,
-                                          std::uint64_t fingerprint) {
-    (void)raw->registry.claim("request_id", request_id, fingerprint, raw->clock.now());
+  impl->engine.setRequestLoadedHook([raw](std::uint64_t id_digest, std::uint64_t fingerprint) {
+    raw->registry.remember(id_digest, fingerprint, raw->clock.now());
   });
   // recover() hands every remembered request to the hook above.
   if (auto s = impl->engine.recover(awaitCatalog); !s.ok()) return s;

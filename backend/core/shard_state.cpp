@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 
 namespace depot {
@@ -18,6 +19,33 @@ Outcome refuse(absl::StatusCode code, std::string message) {
 bool addOverflows(Qty a, Qty b) { return b > 0 && a > kMaxBalance - b; }
 
 }  // namespace
+
+RequestKey requestKey(std::string_view request_id) {
+  return RequestKey{Fingerprint().add(request_id).value(), absl::Hash<std::string_view>{}(request_id)};
+}
+
+RememberedRequest RememberedRequest::of(std::uint64_t fingerprint, Micros ts,
+                                        const Outcome& outcome) {
+  RememberedRequest r;
+  r.fingerprint = fingerprint;
+  r.ts = ts;
+  r.first_seq = outcome.first_seq;
+  r.entries = outcome.entries;
+  r.code = outcome.code;
+  r.after.assign(outcome.after.begin(), outcome.after.end());
+  if (!outcome.message.empty()) r.message = std::make_unique<const std::string>(outcome.message);
+  return r;
+}
+
+Outcome RememberedRequest::outcome() const {
+  Outcome o;
+  o.code = code;
+  if (message) o.message = *message;
+  o.first_seq = first_seq;
+  o.entries = entries;
+  o.after.assign(after.begin(), after.end());
+  return o;
+}
 
 Fingerprint& Fingerprint::add(std::string_view s) {
   add(static_cast<std::int64_t>(s.size()));
@@ -68,16 +96,21 @@ void ShardState::load(ShardRecovery r) {
   std::sort(r.requests.begin(), r.requests.end(),
             [](const RequestRecord& a, const RequestRecord& b) { return a.ts < b.ts; });
   requests.reserve(r.requests.size());
-  for (auto& rec : r.requests) {
-    request_order.emplace_back(rec.ts, rec.request_id);
-    requests[rec.request_id] = RememberedRequest{rec.fingerprint, rec.ts, std::move(rec.outcome)};
+  for (const auto& rec : r.requests) {
+    const RequestKey key = requestKey(rec.request_id);
+    if (requests.insert_or_assign(key, RememberedRequest::of(rec.fingerprint, rec.ts, rec.outcome))
+            .second)
+      request_order.push_back(key);
   }
 }
 
 void ShardState::prune(Micros before) {
-  while (!request_order.empty() && request_order.front().first < before) {
-    auto it = requests.find(request_order.front().second);
-    if (it != requests.end() && it->second.ts < before) requests.erase(it);
+  while (!request_order.empty()) {
+    auto it = requests.find(request_order.front());
+    if (it != requests.end()) {
+      if (it->second.ts >= before) break;
+      requests.erase(it);
+    }
     request_order.pop_front();
   }
   absl::erase_if(holds, [before](const auto& kv) {
@@ -107,14 +140,14 @@ bool ShardTxn::empty() const {
 
 std::optional<Outcome> ShardTxn::lookup(const std::string& request_id, std::uint64_t fingerprint,
                                         bool* replayed) {
-  auto it = m_state.requests.find(request_id);
+  auto it = m_state.requests.find(requestKey(request_id));
   if (it == m_state.requests.end()) return std::nullopt;
   if (it->second.fingerprint != fingerprint)
     return refuse(absl::StatusCode::kAlreadyExists,
                   absl::StrCat("request_id: '", request_id,
                                "' was already used for a different request"));
   if (replayed) *replayed = true;
-  return it->second.outcome;
+  return it->second.outcome();
 }
 
 void ShardTxn::remember(const std::string& request_id, std::uint64_t fingerprint,
@@ -125,9 +158,10 @@ void ShardTxn::remember(const std::string& request_id, std::uint64_t fingerprint
   rec.fingerprint = fingerprint;
   rec.outcome = outcome;
   rec.ts = m_now;
-  m_state.requests[request_id] = RememberedRequest{fingerprint, m_now, outcome};
-  m_state.request_order.emplace_back(m_now, request_id);
-  m_requestUndo.push_back(request_id);
+  const RequestKey key = requestKey(request_id);
+  m_state.requests.insert_or_assign(key, RememberedRequest::of(fingerprint, m_now, outcome));
+  m_state.request_order.push_back(key);
+  m_requestUndo.push_back(key);
   m_records.push_back(std::move(rec));
 }
 

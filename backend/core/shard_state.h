@@ -5,12 +5,14 @@
 #pragma once
 
 #include <deque>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/container/inlined_vector.h"
 #include "core/model.h"
 #include "store/store.h"
 
@@ -47,13 +49,42 @@ struct ItemTotals {
   bool stockout_alert = false;  // stockout alert currently raised by this shard
 };
 
-// An idempotency record as the shard keeps it in memory, keyed by its
-// request id (so the id and the shard, both implied, are not stored again:
-// this is the largest per-request structure of the idempotency window).
+// The in-memory key of an idempotency record: two independent 64-bit digests
+// of the request id instead of the id itself (client ids are often 36-char
+// UUIDs: a string key cost ~80 bytes per request, twice, with the window's
+// order queue). `fnv` is the stable Fingerprint of the id, the same key the
+// RequestRegistry uses; `mixed` is absl::Hash with its per-process seed, so a
+// collision needs both digests to collide (~2^-128 for random ids, and not
+// craftable offline). The store keeps the ids themselves; keys are rebuilt
+// from them on every load.
+struct RequestKey {
+  std::uint64_t fnv = 0;
+  std::uint64_t mixed = 0;
+  friend bool operator==(const RequestKey& a, const RequestKey& b) {
+    return a.fnv == b.fnv && a.mixed == b.mixed;
+  }
+  template <typename H>
+  friend H AbslHashValue(H h, const RequestKey& k) {
+    return H::combine(std::move(h), k.fnv, k.mixed);
+  }
+};
+RequestKey requestKey(std::string_view request_id);
+
+// An idempotency record as the shard keeps it in memory: the outcome in
+// compact form (no heap allocation for the usual one-balance answer; the
+// message only for refusals). This is the largest per-request structure of
+// the idempotency window: ~72 bytes plus the 16-byte key.
 struct RememberedRequest {
   std::uint64_t fingerprint = 0;
   Micros ts = 0;
-  Outcome outcome;
+  Seq first_seq = 0;
+  std::uint32_t entries = 0;
+  absl::StatusCode code = absl::StatusCode::kOk;
+  absl::InlinedVector<std::pair<LocationId, Balance>, 1> after;
+  std::unique_ptr<const std::string> message;  // refusals only
+
+  static RememberedRequest of(std::uint64_t fingerprint, Micros ts, const Outcome& outcome);
+  Outcome outcome() const;
 };
 
 struct ShardState {
@@ -62,11 +93,12 @@ struct ShardState {
   std::uint64_t epoch = 1;
   Micros last_ts = 0;
   absl::flat_hash_map<std::uint64_t, BalanceCell> balances;
-  absl::flat_hash_map<ItemId, std::vector<LocationId>> item_locations;
+  // An item is usually held at one or two locations: inline, no allocation.
+  absl::flat_hash_map<ItemId, absl::InlinedVector<LocationId, 2>> item_locations;
   absl::flat_hash_map<ItemId, ItemTotals> totals;
   absl::flat_hash_map<std::string, Hold> holds;  // by order_id: open, and closed within the window
-  absl::flat_hash_map<std::string, RememberedRequest> requests;  // by request_id
-  std::deque<std::pair<Micros, std::string>> request_order;  // for the window
+  absl::flat_hash_map<RequestKey, RememberedRequest> requests;
+  std::deque<RequestKey> request_order;  // insertion (= ts) order, for the window
   absl::flat_hash_map<std::string, CountRecord> pending;     // counts awaiting approval
 
   void load(ShardRecovery recovery);
@@ -199,7 +231,7 @@ class ShardTxn {
 
   std::vector<BalanceUndo> m_balanceUndo;
   std::vector<std::pair<std::string, std::optional<Hold>>> m_holdUndo;
-  std::vector<std::string> m_requestUndo;
+  std::vector<RequestKey> m_requestUndo;
   std::vector<std::pair<std::string, std::optional<CountRecord>>> m_countUndo;
 
   std::vector<LedgerEntry> m_entries;

@@ -74,6 +74,12 @@ ParseOutcome parseCommandLine(int argc, const char* const* argv, DaemonConfig& c
       ->capture_default_str()
       ->type_name("N")
       ->check(CLI::Range(0, 1000000));
+  app.add_option("--idempotency-window", config.idempotency_window_s,
+                 "How long a request id is remembered: a retry within it gets the first "
+                 "answer, not a second movement. Memory grows with requests/s x this window")
+      ->capture_default_str()
+      ->type_name("SECONDS")
+      ->check(CLI::Range(60, 7 * 24 * 3600));
   app.add_option("--sync", config.sync, "SQLite durability: full (default), normal or off")
       ->capture_default_str()
       ->check(CLI::IsMember({"full", "normal", "off"}));

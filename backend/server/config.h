@@ -3,7 +3,7 @@
 //
 //   depotd [--data-dir DIR] [--listen HOST:PORT] [--metrics-listen HOST:PORT|off]
 //          [--config FILE] [--writers N] [--max-queue-delay-ms MS]
-//          [--max-concurrent-calls N]
+//          [--max-concurrent-calls N] [--idempotency-window SECONDS]
 //          [--sync full|normal|off] [--node-id ID]
 //          [--log-level debug|info|warn|error]
 //          [--store sqlite|postgres] [--pg-dsn DSN] [--pg-standby-dsn DSN]
@@ -26,6 +26,7 @@ struct DaemonConfig {
   int writers = 2;
   int max_queue_delay_ms = 500;
   int max_concurrent_calls = 512;
+  int idempotency_window_s = 3600;
   std::string sync = "full";
   std::string node_id;  // default: the host name
   std::string log_level = "info";

@@ -116,6 +116,7 @@ int runDaemon(const DaemonConfig& config) {
   ServiceOptions serviceOptions;
   serviceOptions.writers = config.writers;
   serviceOptions.max_queue_delay = static_cast<Micros>(config.max_queue_delay_ms) * 1000;
+  serviceOptions.idempotency_window = static_cast<Micros>(config.idempotency_window_s) * 1'000'000;
   serviceOptions.cluster_member = clustered;
   auto core = InventoryService::start(*store, clock, serviceOptions);
   if (!core.ok()) {

@@ -93,10 +93,14 @@ struct LoadOptions {
   std::int64_t skus = 100000;
   std::int64_t on_hand = 1'000'000'000;
   std::int64_t batch = 10000;
+  // Stocked locations per SKU: bench/A, then bench/S02..bench/SNN. More than
+  // one gives the many-balances-per-item shape of a real warehouse network
+  // (the memory-per-balance measurement in DESIGN §6).
+  std::int64_t locations = 1;
 };
 // Creates the data set through the API: locations bench/A and bench/B, SKUs
-// sku-0000000.., and on_hand units of each at bench/A (idempotent: the same
-// request ids every time). load.cpp.
+// sku-0000000.., and on_hand units of each at bench/A (and at the extra
+// stocked locations; idempotent: the same request ids every time). load.cpp.
 absl::Status loadDataSet(const LoadOptions& options);
 
 // Prints the human report to stdout; writes JSON when options.json is set.

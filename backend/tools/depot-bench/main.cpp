@@ -104,6 +104,10 @@ int main(int argc, char** argv) {
   load->add_option("--server", lo.server, "HOST:PORT of depotd")->capture_default_str();
   load->add_option("--skus", lo.skus, "SKUs")->capture_default_str();
   load->add_option("--on-hand", lo.on_hand, "Units received per SKU at bench/A")->capture_default_str();
+  load->add_option("--locations", lo.locations,
+                   "Stocked locations per SKU (1..99): bench/A, then bench/S02.. "
+                   "(SKUs x locations balances)")
+      ->capture_default_str();
 
   std::string listen = "127.0.0.1:50090";
   auto* echo = app.add_subcommand("echo-server", "Serve the echo ceiling (depot.bench.Echo)");

@@ -1,6 +1,7 @@
 // Invariant 4: a retry with the same request_id returns the first result and
 // applies nothing twice, also after a restart; a reused id with a different
 // payload is refused with ALREADY_EXISTS, even on another shard.
+#include "core/shard_state.h"
 #include "core_fixture.h"
 
 using namespace depot;
@@ -93,6 +94,60 @@ class TestIdempotency : public QObject {
     QVERIFY(res.at(1).outcome.ok());
     QVERIFY(res.at(1).replayed);
     QCOMPARE(f.balance("SKU-1", "w1/A").on_hand, 5);
+  }
+
+  // The shard keeps its records in compact form (digest key, inline
+  // balances, message only for refusals): nothing of the answer is lost.
+  void compactRecordKeepsTheWholeAnswer() {
+    Outcome transfer;
+    transfer.first_seq = 41;
+    transfer.entries = 2;
+    transfer.after = {{7, Balance{6, 2}}, {9, Balance{4, 0}}};
+    const Outcome back = RememberedRequest::of(0xfeed, 123, transfer).outcome();
+    QCOMPARE(back.code, absl::StatusCode::kOk);
+    QCOMPARE(back.first_seq, Seq{41});
+    QCOMPARE(back.entries, 2u);
+    QCOMPARE(back.after.size(), 2u);
+    QCOMPARE(back.after[1].first, LocationId{9});
+    QCOMPARE(back.after[1].second, (Balance{4, 0}));
+    QVERIFY(back.message.empty());
+
+    Outcome refused;
+    refused.code = absl::StatusCode::kFailedPrecondition;
+    refused.message = "quantity: 15 exceeds the 10 available at w1/A";
+    const RememberedRequest rec = RememberedRequest::of(0xbeef, 456, refused);
+    QCOMPARE(rec.fingerprint, std::uint64_t{0xbeef});
+    QCOMPARE(rec.ts, Micros{456});
+    QCOMPARE(rec.outcome().code, absl::StatusCode::kFailedPrecondition);
+    QCOMPARE(rec.outcome().message, refused.message);
+    QVERIFY(rec.outcome().after.empty());
+  }
+
+  // Records loaded from the store come back keyed by digest; the window
+  // forgets the oldest first and keeps everything at or after `before`.
+  void windowForgetsOldestFirst() {
+    ShardRecovery r;
+    r.shard = 3;
+    for (int i = 0; i < 1000; ++i) {
+      RequestRecord rec;
+      rec.request_id = "req-" + std::to_string(i);
+      rec.shard = 3;
+      rec.fingerprint = static_cast<std::uint64_t>(i);
+      rec.ts = 1000 - i;  // the store's order is not ts order
+      r.requests.push_back(rec);
+    }
+    ShardState st;
+    st.load(std::move(r));
+    QCOMPARE(st.requests.size(), std::size_t{1000});  // 1000 ids, 1000 distinct keys
+    st.prune(501);  // forgets ts 1..500, i.e. req-500..req-999
+    QCOMPARE(st.requests.size(), std::size_t{500});
+    QVERIFY(st.requests.contains(requestKey("req-0")));
+    QVERIFY(st.requests.contains(requestKey("req-499")));
+    QVERIFY(!st.requests.contains(requestKey("req-500")));
+    QCOMPARE(st.requests.at(requestKey("req-7")).fingerprint, std::uint64_t{7});
+    st.prune(2000);
+    QVERIFY(st.requests.empty());
+    QVERIFY(st.request_order.empty());
   }
 };
 

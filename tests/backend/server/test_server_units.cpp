@@ -133,7 +133,9 @@ class TestServerUnits : public QObject {
                                                         "--advertise", "nohostport"},
                                                        {"--max-queue-delay-ms", "0"},
                                                        {"--max-concurrent-calls", "-1"},
-                                                       {"--max-concurrent-calls", "many"}};
+                                                       {"--max-concurrent-calls", "many"},
+                                                       {"--idempotency-window", "59"},
+                                                       {"--idempotency-window", "1h"}};
     for (const auto& args : bad) {
       DaemonConfig c;
       auto out = parse(args, c);
@@ -162,6 +164,10 @@ class TestServerUnits : public QObject {
     DaemonConfig unlimited;
     QVERIFY(!parse({"--max-concurrent-calls", "0"}, unlimited).exit_code.has_value());
     QCOMPARE(unlimited.max_concurrent_calls, 0);
+    QCOMPARE(c.idempotency_window_s, 3600);
+    DaemonConfig shortWindow;
+    QVERIFY(!parse({"--idempotency-window", "600"}, shortWindow).exit_code.has_value());
+    QCOMPARE(shortWindow.idempotency_window_s, 600);
   }
 
   void configFileSetsFlags() {

@@ -76,9 +76,7 @@ absl::Status Engine::recover(const std::function<absl::Status()>& await_catalog)
       }
       committed[s] = r->last_seq;
       m_shards[s]->load(std::move(*r));
-      if (m_onRequestLoaded)
-        for (const auto& [key, rec] : m_shards[s]->requests)
-          m_onRequestLoaded(key.fnv, rec.fingerprint);
+      reportRequestsLoaded(*m_shards[s]);
     }
   };
   const unsigned threads =
@@ -147,8 +145,7 @@ void Engine::acquire(ShardId shard, std::function<void(absl::Status)> done_fn) {
     const Seq last = r->last_seq;
     auto st = std::make_unique<ShardState>();
     st->load(std::move(*r));
-    if (m_onRequestLoaded)
-      for (const auto& [key, rec] : st->requests) m_onRequestLoaded(key.fnv, rec.fingerprint);
+    reportRequestsLoaded(*st);
     reviveShard(w, *st);
     m_shards[shard] = std::move(st);
     m_events.advance(shard, last);
@@ -192,9 +189,14 @@ bool Engine::leaseExpired(ShardId shard) const {
   return until != 0 && steadyMicros() >= until;
 }
 
-void Engine::setRequestLoadedHook(
-    std::function<void(std::uint64_t id_digest, std::uint64_t fingerprint)> hook) {
-  m_onRequestLoaded = std::move(hook);
+void Engine::setRequestsLoadedHook(RequestsLoadedHook hook) { m_onRequestsLoaded = std::move(hook); }
+
+void Engine::reportRequestsLoaded(const ShardState& st) const {
+  if (!m_onRequestsLoaded || st.requests.empty()) return;
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> records;
+  records.reserve(st.requests.size());
+  for (const auto& [key, rec] : st.requests) records.emplace_back(key.fnv, rec.fingerprint);
+  m_onRequestsLoaded(records);
 }
 
 void Engine::setLeaseLostHook(std::function<void()> hook) { m_onLeaseLost = std::move(hook); }

@@ -104,11 +104,13 @@ class Engine {
   // Steady-clock deadline (micros since the steady epoch, 0: none) after
   // which no batch touching `shard` is committed.
   void setLeaseDeadline(ShardId shard, std::int64_t steady_micros);
-  // Called for every idempotency record of a loaded shard, with the
-  // digest of its id (requestKey(id).fnv): by recover() (on its loading
-  // threads, concurrently) and by acquire() (on the writer).
-  void setRequestLoadedHook(
-      std::function<void(std::uint64_t id_digest, std::uint64_t fingerprint)> hook);
+  // Called once per loaded shard with (digest of the id, i.e.
+  // requestKey(id).fnv, fingerprint) of each of its idempotency records: by
+  // recover() (on its loading threads, concurrently) and by acquire() (on
+  // the writer).
+  using RequestsLoadedHook =
+      std::function<void(const std::vector<std::pair<std::uint64_t, std::uint64_t>>& records)>;
+  void setRequestsLoadedHook(RequestsLoadedHook hook);
   // Called (from a writer) when the store fenced a commit or a lease ran out:
   // ownership must be checked now.
   void setLeaseLostHook(std::function<void()> hook);
@@ -169,7 +171,8 @@ class Engine {
   std::array<std::atomic<bool>, kShardCount> m_owned{};
   std::array<std::atomic<std::int64_t>, kShardCount> m_leaseUntil{};
   // set before start
-  std::function<void(std::uint64_t id_digest, std::uint64_t fingerprint)> m_onRequestLoaded;
+  RequestsLoadedHook m_onRequestsLoaded;
+  void reportRequestsLoaded(const ShardState& st) const;
   std::function<void()> m_onLeaseLost;                          // set before start
   std::atomic<bool> m_accepting{false};
   std::atomic<bool> m_stopping{false};

@@ -15,8 +15,18 @@ absl::Status RequestRegistry::claim(std::string_view field, std::string_view req
                    "' was already used for a different request"));
 }
 
-void RequestRegistry::remember(std::uint64_t id_digest, std::uint64_t fingerprint, Micros now) {
-  (void)claimDigest(id_digest, fingerprint, now);
+void RequestRegistry::rememberAll(const std::vector<std::pair<std::uint64_t, std::uint64_t>>& records,
+                                  Micros now) {
+  std::array<std::vector<std::pair<std::uint64_t, std::uint64_t>>, kStripes> by_stripe;
+  for (auto& v : by_stripe) v.reserve(records.size() / kStripes + 16);
+  for (const auto& r : records) by_stripe[r.first % kStripes].push_back(r);
+  for (std::size_t i = 0; i < kStripes; ++i) {
+    Stripe& s = m_stripes[i];
+    std::lock_guard lock(s.mutex);
+    s.fingerprints.reserve(s.fingerprints.size() + by_stripe[i].size());
+    for (const auto& [digest, fingerprint] : by_stripe[i])
+      if (s.fingerprints.try_emplace(digest, fingerprint).second) s.order.emplace_back(now, digest);
+  }
 }
 
 std::uint64_t RequestRegistry::claimDigest(std::uint64_t digest, std::uint64_t fingerprint,

@@ -11,6 +11,8 @@
 #include <deque>
 #include <mutex>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
@@ -25,9 +27,10 @@ class RequestRegistry {
   // fingerprint; ALREADY_EXISTS naming `field` otherwise.
   absl::Status claim(std::string_view field, std::string_view request_id,
                      std::uint64_t fingerprint, Micros now);
-  // Records an id already accepted (by its digest, requestKey(id).fnv), as a
-  // restart recovers it from a shard. The first fingerprint seen wins.
-  void remember(std::uint64_t id_digest, std::uint64_t fingerprint, Micros now);
+  // Records ids already accepted, as (digest, i.e. requestKey(id).fnv,
+  // fingerprint), as a restart recovers them from a shard; each stripe is
+  // locked once. The first fingerprint seen for an id wins.
+  void rememberAll(const std::vector<std::pair<std::uint64_t, std::uint64_t>>& records, Micros now);
 
  private:
   static constexpr std::size_t kStripes = 64;

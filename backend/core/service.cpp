@@ -139,9 +139,10 @@ absl::StatusOr<std::unique_ptr<InventoryService>> InventoryService::start(Store&
   impl->catalog.setShared(options.cluster_member);
   impl->alerts.setShared(options.cluster_member);
   Impl* raw = impl.get();
-  impl->engine.setRequestLoadedHook([raw](std::uint64_t id_digest, std::uint64_t fingerprint) {
-    raw->registry.remember(id_digest, fingerprint, raw->clock.now());
-  });
+  impl->engine.setRequestsLoadedHook(
+      [raw](const std::vector<std::pair<std::uint64_t, std::uint64_t>>& records) {
+        raw->registry.rememberAll(records, raw->clock.now());
+      });
   // recover() hands every remembered request to the hook above.
   if (auto s = impl->engine.recover(awaitCatalog); !s.ok()) return s;
   if (auto s = awaitCatalog(); !s.ok()) return s;

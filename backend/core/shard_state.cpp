@@ -77,15 +77,29 @@ void ShardState::load(ShardRecovery r) {
   totals.clear();
   // Sized up front: growing the maps row by row rehashes them repeatedly
   // (the largest cost of a restart with millions of rows).
+  // The store returns rows ordered by (item, location): one run per item.
+  // The per-item maps are sized by items, not rows (an item is held at many
+  // locations in a warehouse network: 10 rows per item sized them 10x).
+  std::size_t item_count = 0;
+  for (std::size_t i = 0; i < r.balances.size(); ++i)
+    item_count += i == 0 || r.balances[i].item != r.balances[i - 1].item;
   balances.reserve(r.balances.size());
-  item_locations.reserve(r.balances.size());
-  totals.reserve(r.balances.size());
-  for (const auto& row : r.balances) {
-    balances[balanceKey(row.item, row.location)] = BalanceCell{row.balance, row.last_ts};
-    item_locations[row.item].push_back(row.location);
-    auto& t = totals[row.item];
-    t.on_hand += row.balance.on_hand;
-    t.reserved += row.balance.reserved;
+  item_locations.reserve(item_count);
+  totals.reserve(item_count);
+  for (std::size_t i = 0; i < r.balances.size();) {
+    const ItemId item = r.balances[i].item;
+    std::size_t end = i;
+    while (end < r.balances.size() && r.balances[end].item == item) ++end;
+    auto& locations = item_locations[item];
+    locations.reserve(locations.size() + (end - i));
+    auto& t = totals[item];
+    for (; i < end; ++i) {
+      const BalanceRow& row = r.balances[i];
+      balances[balanceKey(row.item, row.location)] = BalanceCell{row.balance, row.last_ts};
+      locations.push_back(row.location);
+      t.on_hand += row.balance.on_hand;
+      t.reserved += row.balance.reserved;
+    }
   }
   holds.clear();
   for (auto& h : r.holds) holds[h.order_id] = std::move(h);
@@ -93,8 +107,11 @@ void ShardState::load(ShardRecovery r) {
   for (auto& c : r.pending) pending[c.count_id] = std::move(c);
   requests.clear();
   request_order.clear();
-  std::sort(r.requests.begin(), r.requests.end(),
-            [](const RequestRecord& a, const RequestRecord& b) { return a.ts < b.ts; });
+  // The window queue needs ts order; the store's order (commit order) is
+  // nearly always it already, so the sort is skipped then.
+  const auto by_ts = [](const RequestRecord& a, const RequestRecord& b) { return a.ts < b.ts; };
+  if (!std::is_sorted(r.requests.begin(), r.requests.end(), by_ts))
+    std::stable_sort(r.requests.begin(), r.requests.end(), by_ts);
   requests.reserve(r.requests.size());
   for (const auto& rec : r.requests) {
     const RequestKey key = requestKey(rec.request_id);

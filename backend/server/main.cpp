@@ -6,6 +6,16 @@
 #include "server/config.h"
 #include "server/daemon.h"
 
+// jemalloc's start-up options (the MALLOC_CONF environment variable still
+// overrides them). A background thread returns freed pages to the OS on a
+// timer: without it an idle depotd keeps a restart's transient load buffers
+// resident (RSS 785 MB instead of ~490 MB for 1 M balances; DESIGN.md §6).
+// jemalloc creates that thread with every signal blocked, so SIGTERM still
+// reaches only the sigwait() below.
+extern "C" {
+const char* malloc_conf = "background_thread:true";
+}
+
 int main(int argc, char** argv) {
   // Debian's abseil is built with absl::Mutex deadlock detection on: every
   // lock of gRPC's internal mutexes then updates a global lock graph

@@ -41,7 +41,7 @@ struct ShardRecovery {
   Seq last_seq = 0;  // 0 for an empty shard
   std::uint64_t epoch = 0;
   Micros last_ts = 0;  // ts of the entry at last_seq
-  std::vector<BalanceRow> balances;
+  std::vector<BalanceRow> balances;  // ordered by (item, location)
   std::vector<Hold> holds;           // open holds, plus closed ones newer than the window
   std::vector<CountRecord> pending;  // counts in state kPending
   std::vector<RequestRecord> requests;  // idempotency records newer than the window

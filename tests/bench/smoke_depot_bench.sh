@@ -34,7 +34,21 @@ MPORT=$(depot_free_port 20000 32000)
   --log-level warn </dev/null >"$WORK/depotd.log" 2>&1 &
 PID=$!
 depot_wait_for_port 127.0.0.1 "$PORT" 20 "$PID" || fail "depotd did not start: $(tail -5 "$WORK/depotd.log")"
-timeout 60 "$BIN/depot-bench" load --server "127.0.0.1:$PORT" --skus 1000 || fail "load failed"
+for bad in "--locations 0" "--locations 100" "--skus 0"; do
+  rc=0
+  # shellcheck disable=SC2086
+  "$BIN/depot-bench" load --server "127.0.0.1:$PORT" $bad >"$WORK/bad.txt" 2>&1 || rc=$?
+  [[ $rc == 2 ]] || fail "depot-bench load $bad exited $rc, expected 2: $(cat "$WORK/bad.txt")"
+  grep -q . "$WORK/bad.txt" || fail "no message for load $bad"
+done
+timeout 60 "$BIN/depot-bench" load --server "127.0.0.1:$PORT" --skus 1000 --locations 3 \
+  || fail "load failed"
+# Every SKU is stocked at bench/A, bench/S02 and bench/S03.
+stock=$("$BIN/depotctl" --server "127.0.0.1:$PORT" stock sku-0000999) \
+  || fail "depotctl stock failed"
+for loc in bench/A bench/S02 bench/S03; do
+  grep -q "$loc" <<<"$stock" || fail "no stock at $loc after load --locations 3: $stock"
+done
 
 check_json() {
   local json=$1 tput

@@ -12,6 +12,7 @@
 #include "store/postgres/pg_call.h"
 #include "store/postgres/pg_rows.h"
 #include "store/postgres/pg_schema.h"
+#include "store/recovered_requests.h"
 #include "store/sqlite/sqlite_codec.h"
 
 namespace depot {
@@ -116,24 +117,6 @@ struct PairHash {
     return std::hash<std::uint64_t>()(p.first * 0x9e3779b97f4a7c15ull ^ p.second);
   }
 };
-
-// Rows hold whole commits, so a row newer than `since` may carry older
-// records: drop those, and keep only the last record of a request_id stored
-// twice (commit order), preserving commit order.
-void keepNewestRequests(Micros since, std::vector<RequestRecord>* records) {
-  std::vector<bool> keep(records->size());
-  {
-    std::unordered_map<std::string_view, std::size_t> last;
-    last.reserve(records->size());
-    for (std::size_t i = 0; i < records->size(); ++i) last[(*records)[i].request_id] = i;
-    for (const auto& [id, i] : last) keep[i] = (*records)[i].ts >= since;
-  }
-  std::vector<RequestRecord> kept;
-  for (std::size_t i = 0; i < records->size(); ++i) {
-    if (keep[i]) kept.push_back(std::move((*records)[i]));
-  }
-  *records = std::move(kept);
-}
 
 }  // namespace
 

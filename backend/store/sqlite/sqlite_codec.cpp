@@ -1,5 +1,6 @@
 #include "store/sqlite/sqlite_codec.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 
@@ -236,6 +237,10 @@ absl::Status decodeRequests(std::string_view blob, ShardId shard, std::vector<Re
   std::uint64_t count = 0;
   // Minimum record: 1 (id) + 8 (fingerprint) + 1 + 1 + 1 + 1 + 1 + 1 (ts).
   if (in.header(&count, 15)) {
+    // Geometric growth: callers append many blobs to one vector. (count is
+    // bounded by the blob's size in header().)
+    if (out->capacity() < out->size() + count)
+      out->reserve(std::max(out->capacity() * 2, out->size() + count));
     Micros ts = 0;
     for (std::uint64_t i = 0; i < count; ++i) {
       RequestRecord r;

@@ -1,9 +1,9 @@
 // SqliteStore: read-only queries, each on a leased pooled connection.
 #include <algorithm>
 #include <limits>
-#include <unordered_map>
 #include <variant>
 
+#include "store/recovered_requests.h"
 #include "store/sqlite/sqlite_codec.h"
 #include "store/sqlite/sqlite_db.h"
 #include "store/sqlite/sqlite_pool.h"
@@ -90,25 +90,6 @@ std::optional<std::string> prefixUpperBound(std::string prefix) {
     prefix.pop_back();
   }
   return std::nullopt;
-}
-
-// Rows hold whole commits, so a row newer than `since` may carry older
-// records: drop those, and keep only the last record of a request_id stored
-// twice (commit order), preserving commit order.
-void keepNewestRequests(Micros since, std::vector<RequestRecord>* records) {
-  std::vector<bool> keep(records->size());
-  {
-    // Views into the records: valid until the records move, below.
-    std::unordered_map<std::string_view, std::size_t> last;
-    last.reserve(records->size());
-    for (std::size_t i = 0; i < records->size(); ++i) last[(*records)[i].request_id] = i;
-    for (const auto& [id, i] : last) keep[i] = (*records)[i].ts >= since;
-  }
-  std::vector<RequestRecord> kept;
-  for (std::size_t i = 0; i < records->size(); ++i) {
-    if (keep[i]) kept.push_back(std::move((*records)[i]));
-  }
-  *records = std::move(kept);
 }
 
 absl::Status contextual(const absl::Status& st, std::string_view context) {

@@ -188,7 +188,7 @@ absl::StatusOr<Location> Catalog::location(std::string_view name) const {
   for (int attempt = 0; attempt < 2; ++attempt) {
     {
       std::shared_lock lock(m_mutex);
-      auto it = m_locationByName.find(std::string(name));
+      auto it = m_locationByName.find(av(name));
       if (it != m_locationByName.end()) return m_locations.at(it->second);
     }
     if (attempt == 0 && !refreshAfterMiss()) break;

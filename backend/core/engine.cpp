@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <pthread.h>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -270,6 +271,8 @@ std::size_t Engine::queueDepth() const {
 }
 
 void Engine::run(Writer& w) {
+  const std::string name = absl::StrCat("depot-writer-", w.index);
+  pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());  // for top -H, perf, gdb
   std::vector<Task> batch;
   Micros next_housekeeping = 0;
   for (;;) {

@@ -1,5 +1,7 @@
 #include "store/sqlite/sqlite_checkpointer.h"
 
+#include <pthread.h>
+
 namespace depot::sqlite {
 
 absl::StatusOr<std::unique_ptr<Checkpointer>> Checkpointer::start(const std::string& path,
@@ -57,6 +59,7 @@ absl::Status Checkpointer::lastError() {
 }
 
 void Checkpointer::run() {
+  pthread_setname_np(pthread_self(), "depot-ckpt");  // for top -H, perf, gdb
   for (;;) {
     {
       std::unique_lock lock(m_mutex);

@@ -3,6 +3,7 @@
 #include "store/sqlite/sqlite_store.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -250,7 +251,6 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::open(const Options& op
 
   // The first statement reads the header: a file that is not a database fails
   // here with SQLITE_NOTADB (DATA_LOSS), before anything is written to it.
-  if (const char* ps = getenv("DEPOT_PAGE_SIZE")) { (void)db->exec((std::string("PRAGMA page_size=") + ps).c_str(), "ps"); }
   auto mode = db->queryText("PRAGMA journal_mode=WAL");
   if (!mode.ok()) return sqlite::withContext(mode.status(), sqlite::cat(where, ": enabling WAL"));
   if (*mode != "wal") {
@@ -553,6 +553,7 @@ absl::Status SqliteStore::startWriting(const std::string& log_path, const char* 
 }
 
 void SqliteStore::runApplier() {
+  pthread_setname_np(pthread_self(), "depot-applier");  // for top -H, perf, gdb
   // A round takes every pending record (up to kRoundEntries ledger entries).
   // The cost of a round is mostly the B-tree pages it dirties, each written
   // whole to the WAL once per round however many rows changed in it; so

@@ -333,9 +333,7 @@ void Engine::run(Writer& w) {
     if (now >= next_housekeeping) {
       next_housekeeping = now + kHousekeepingEvery;
       const Micros before = now - m_options.idempotency_window;
-      for (ShardId s = static_cast<ShardId>(w.index); s < kShardCount;
-           s += static_cast<ShardId>(m_writers.size()))
-        m_shards[s]->prune(before);
+      housekeepWindow(w, now);
       recountOpenHolds(w);
       if (w.index == 0 && now - m_lastPrune >= kStorePruneEvery) {
         m_lastPrune = now;
@@ -484,6 +482,61 @@ void Engine::recountOpenHolds(Writer& w) {
        s += static_cast<ShardId>(m_writers.size()))
     n += m_shards[s]->openHolds();
   w.open_holds.store(n, std::memory_order_relaxed);
+}
+
+void Engine::housekeepWindow(Writer& w, Micros now) {
+  // The bound (max_remembered_requests) moves a global cutoff forward:
+  // records older than it are forgotten early, on every shard alike. Writer 0
+  // sets it from every writer's last report (at most one housekeeping old),
+  // assuming the remembered requests spread evenly between the oldest and
+  // the newest; later rounds correct the estimate.
+  const Micros window_before = now - m_options.idempotency_window;
+  const auto stride = static_cast<ShardId>(m_writers.size());
+  const auto pruneAndReport = [&] {
+    const Micros cutoff = m_windowCutoff.load(std::memory_order_relaxed);
+    std::size_t remembered = 0;
+    Micros oldest = 0;
+    Micros newest = 0;
+    for (ShardId s = static_cast<ShardId>(w.index); s < kShardCount; s += stride) {
+      ShardState& st = *m_shards[s];
+      st.prune(window_before);
+      if (cutoff > window_before)
+        m_forgottenEarly.fetch_add(st.forgetBefore(cutoff), std::memory_order_relaxed);
+      remembered += st.requests.size();
+      if (const Micros ts = st.oldestRequestTs(); ts != 0 && (oldest == 0 || ts < oldest))
+        oldest = ts;
+      newest = std::max(newest, st.newestRequestTs());
+    }
+    w.remembered.store(remembered, std::memory_order_relaxed);
+    w.oldest_remembered.store(oldest, std::memory_order_relaxed);
+    w.newest_remembered.store(newest, std::memory_order_relaxed);
+  };
+  pruneAndReport();
+  const std::size_t cap = m_options.max_remembered_requests;
+  if (w.index != 0 || cap == 0) return;
+  const IdempotencyWindowStats all = idempotencyWindow();
+  if (all.remembered <= cap || all.oldest_ts == 0) return;
+  Micros newest = 0;
+  for (const auto& other : m_writers)
+    newest = std::max(newest, other->newest_remembered.load(std::memory_order_relaxed));
+  const double forget = 1.0 - static_cast<double>(cap) / static_cast<double>(all.remembered);
+  const Micros cutoff =
+      all.oldest_ts + static_cast<Micros>(static_cast<double>(newest - all.oldest_ts) * forget) + 1;
+  if (cutoff > m_windowCutoff.load(std::memory_order_relaxed)) {
+    m_windowCutoff.store(cutoff, std::memory_order_relaxed);
+    pruneAndReport();
+  }
+}
+
+IdempotencyWindowStats Engine::idempotencyWindow() const {
+  IdempotencyWindowStats out;
+  out.forgotten_early = m_forgottenEarly.load(std::memory_order_relaxed);
+  for (const auto& w : m_writers) {
+    out.remembered += w->remembered.load(std::memory_order_relaxed);
+    const Micros ts = w->oldest_remembered.load(std::memory_order_relaxed);
+    if (ts != 0 && (out.oldest_ts == 0 || ts < out.oldest_ts)) out.oldest_ts = ts;
+  }
+  return out;
 }
 
 std::size_t Engine::openHolds() const {

@@ -52,6 +52,11 @@ struct EngineOptions {
   std::size_t max_batch = 20000;        // commands per group commit
   Micros max_batch_delay = 0;
   Micros idempotency_window = 3600'000'000;
+  // Memory bound of the window: past this many remembered requests (all
+  // shards) the oldest are forgotten before the window ends, each shard
+  // keeping its newest share. 0: no bound. A retry older than what is still
+  // remembered is applied again, so the effective window is exported.
+  std::size_t max_remembered_requests = 0;
   CountRules count_rules;
   double low_stock_hysteresis_pct = 10.0;
   bool own_all_shards = true;  // false: cluster node, shards come by acquire()
@@ -129,6 +134,8 @@ class Engine {
 
   std::size_t queueDepth() const;
   std::size_t openHolds() const;
+  // The idempotency window as housekept last (at most ~1 s old).
+  IdempotencyWindowStats idempotencyWindow() const;
 
  private:
   struct Expiry {
@@ -146,6 +153,9 @@ class Engine {
     double drain_rate = 0;         // commands/s while busy (EWMA), guarded by mutex
     std::atomic<std::size_t> depth{0};
     std::atomic<std::size_t> open_holds{0};  // of this writer's shards
+    std::atomic<std::size_t> remembered{0};  // requests remembered by its shards
+    std::atomic<Micros> oldest_remembered{0};
+    std::atomic<Micros> newest_remembered{0};
     std::priority_queue<Expiry, std::vector<Expiry>, std::greater<>> expiries;  // writer thread only
     std::thread thread;
   };
@@ -155,6 +165,9 @@ class Engine {
   void evaluateAlerts(ShardState& st, const ShardTxn& txn);
   void evaluateItem(ItemId item, ItemTotals& totals);
   void recountOpenHolds(Writer& w);  // only from w's thread (or before start)
+  // Prunes w's shards to the window and to the bound's cutoff, and reports
+  // what they remember. Only from w's thread.
+  void housekeepWindow(Writer& w, Micros now);
   // Expiries and alert rules of a freshly loaded shard.
   void reviveShard(Writer& w, ShardState& st);
   bool leaseExpired(ShardId shard) const;
@@ -177,6 +190,8 @@ class Engine {
   std::atomic<bool> m_accepting{false};
   std::atomic<bool> m_stopping{false};
   Micros m_lastPrune = 0;  // writer 0 only
+  std::atomic<std::uint64_t> m_forgottenEarly{0};
+  std::atomic<Micros> m_windowCutoff{0};  // requests older are forgotten (the bound); writer 0 sets it
 };
 
 }  // namespace depot

@@ -26,6 +26,15 @@ void RequestRegistry::rememberAll(const std::vector<std::pair<std::uint64_t, std
     s.fingerprints.reserve(s.fingerprints.size() + by_stripe[i].size());
     for (const auto& [digest, fingerprint] : by_stripe[i])
       if (s.fingerprints.try_emplace(digest, fingerprint).second) s.order.emplace_back(now, digest);
+    trim(s, now);
+  }
+}
+
+void RequestRegistry::trim(Stripe& s, Micros now) {
+  while (!s.order.empty() && (s.order.front().first < now - m_window ||
+                              (m_maxPerStripe > 0 && s.fingerprints.size() > m_maxPerStripe))) {
+    s.fingerprints.erase(s.order.front().second);
+    s.order.pop_front();
   }
 }
 
@@ -33,10 +42,7 @@ std::uint64_t RequestRegistry::claimDigest(std::uint64_t digest, std::uint64_t f
                                            Micros now) {
   Stripe& s = m_stripes[digest % kStripes];
   std::lock_guard lock(s.mutex);
-  while (!s.order.empty() && s.order.front().first < now - m_window) {
-    s.fingerprints.erase(s.order.front().second);
-    s.order.pop_front();
-  }
+  trim(s, now);
   auto [it, inserted] = s.fingerprints.try_emplace(digest, fingerprint);
   if (inserted) s.order.emplace_back(now, digest);
   return it->second;

@@ -22,7 +22,10 @@ namespace depot {
 
 class RequestRegistry {
  public:
-  explicit RequestRegistry(Micros window) : m_window(window) {}
+  // max_ids > 0 bounds the ids held (the oldest go first, per stripe), as
+  // EngineOptions::max_remembered_requests bounds the shards' records.
+  explicit RequestRegistry(Micros window, std::size_t max_ids = 0)
+      : m_window(window), m_maxPerStripe(max_ids == 0 ? 0 : max_ids / kStripes + 1) {}
   // OK if the id is new (and records it) or was seen with the same
   // fingerprint; ALREADY_EXISTS naming `field` otherwise.
   absl::Status claim(std::string_view field, std::string_view request_id,
@@ -40,6 +43,9 @@ class RequestRegistry {
     std::deque<std::pair<Micros, std::uint64_t>> order;
   };
   const Micros m_window;
+  const std::size_t m_maxPerStripe;  // 0: no bound
+  // Drops ids older than the window, then the oldest past the bound.
+  void trim(Stripe& s, Micros now);
   std::array<Stripe, kStripes> m_stripes;
 
   // Inserts (digest, fingerprint) unless present; returns the fingerprint held.

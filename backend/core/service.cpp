@@ -53,7 +53,7 @@ class InventoryService::Impl {
         catalog(store),
         events(store, options.watch_tail_entries),
         alerts(store, clock),
-        registry(options.idempotency_window),
+        registry(options.idempotency_window, options.max_remembered_requests),
         engine(store, clock, catalog, events, alerts, stats, engineOptions(options)) {}
 
   static EngineOptions engineOptions(const ServiceOptions& o) {
@@ -65,6 +65,7 @@ class InventoryService::Impl {
     e.max_batch = o.max_batch;
     e.max_batch_delay = o.max_batch_delay;
     e.idempotency_window = o.idempotency_window;
+    e.max_remembered_requests = o.max_remembered_requests;
     e.count_rules = CountRules{o.count_variance_abs, o.count_variance_pct};
     e.low_stock_hysteresis_pct = o.low_stock_hysteresis_pct;
     e.own_all_shards = !o.cluster_member;
@@ -166,6 +167,9 @@ std::array<Seq, kShardCount> InventoryService::lastSeqs() const {
 }
 std::size_t InventoryService::queueDepth() const { return m_impl->engine.queueDepth(); }
 std::size_t InventoryService::openHolds() const { return m_impl->engine.openHolds(); }
+IdempotencyWindowStats InventoryService::idempotencyWindow() const {
+  return m_impl->engine.idempotencyWindow();
+}
 Engine& InventoryService::engine() { return m_impl->engine; }
 
 absl::StatusOr<std::vector<ShardId>> InventoryService::orderShards(const std::string& order_id) {

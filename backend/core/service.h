@@ -173,6 +173,7 @@ struct ServiceOptions {
   std::size_t max_batch = 20000;            // commands per group commit
   Micros max_batch_delay = 0;               // wait this long for more commands (0: close on drain)
   Micros idempotency_window = 3600'000'000; // request ids remembered this long (1 h)
+  std::size_t max_remembered_requests = 0;  // memory bound of the window (0: none); EngineOptions
   Micros default_hold_ttl = 900'000'000;    // 15 min
   Micros max_hold_ttl = 7 * 86400'000'000ll;
   Qty count_variance_abs = 10;              // a variance needs approval when |v| > abs
@@ -240,6 +241,7 @@ class InventoryService {
   std::array<Seq, kShardCount> lastSeqs() const;  // committed, per shard
   std::size_t queueDepth() const;
   std::size_t openHolds() const;
+  IdempotencyWindowStats idempotencyWindow() const;
   // Shard ownership (cluster): acquire/release, leases, hooks.
   Engine& engine();
   // The shards holding a hold of `order_id` (from the store).

@@ -121,7 +121,7 @@ void ShardState::load(ShardRecovery r) {
   }
 }
 
-void ShardState::prune(Micros before) {
+void ShardState::pruneRequests(Micros before) {
   while (!request_order.empty()) {
     auto it = requests.find(request_order.front());
     if (it != requests.end()) {
@@ -130,9 +130,36 @@ void ShardState::prune(Micros before) {
     }
     request_order.pop_front();
   }
+}
+
+void ShardState::prune(Micros before) {
+  pruneRequests(before);
   absl::erase_if(holds, [before](const auto& kv) {
     return kv.second.state != HoldState::kOpen && kv.second.closed_at < before;
   });
+}
+
+std::size_t ShardState::forgetBefore(Micros before) {
+  const std::size_t had = requests.size();
+  pruneRequests(before);
+  return had - requests.size();
+}
+
+Micros ShardState::newestRequestTs() const {
+  for (auto it = request_order.rbegin(); it != request_order.rend(); ++it) {
+    auto found = requests.find(*it);
+    if (found != requests.end()) return found->second.ts;
+  }
+  return 0;
+}
+
+Micros ShardState::oldestRequestTs() const {
+  // The order queue may start with keys already forgotten (replaced ones).
+  for (const RequestKey& key : request_order) {
+    auto it = requests.find(key);
+    if (it != requests.end()) return it->second.ts;
+  }
+  return 0;
 }
 
 std::size_t ShardState::openHolds() const {

@@ -104,7 +104,15 @@ struct ShardState {
   void load(ShardRecovery recovery);
   // Forget idempotency records older than `before` and closed holds closed before it.
   void prune(Micros before);
+  // Forget idempotency records older than `before` (the memory bound of
+  // the window); returns how many were forgotten. Holds are not touched.
+  std::size_t forgetBefore(Micros before);
+  Micros oldestRequestTs() const;  // 0 when none is remembered
+  Micros newestRequestTs() const;  // 0 when none is remembered
   std::size_t openHolds() const;
+
+ private:
+  void pruneRequests(Micros before);
 };
 
 struct MovementCmd {

@@ -39,6 +39,13 @@ class Histogram {
   std::atomic<std::uint64_t> m_count{0};
 };
 
+// The idempotency window of all shards (Engine::idempotencyWindow()).
+struct IdempotencyWindowStats {
+  std::size_t remembered = 0;         // requests remembered
+  std::uint64_t forgotten_early = 0;  // forgotten before the window ended (the memory bound)
+  std::int64_t oldest_ts = 0;         // micros since the epoch of the oldest remembered; 0 if none
+};
+
 struct Stats {
   Stats();
   std::array<std::atomic<std::uint64_t>, 9> movements{};   // by MovementKind value

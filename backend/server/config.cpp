@@ -80,6 +80,13 @@ ParseOutcome parseCommandLine(int argc, const char* const* argv, DaemonConfig& c
       ->capture_default_str()
       ->type_name("SECONDS")
       ->check(CLI::Range(60, 7 * 24 * 3600));
+  app.add_option("--idempotency-max-requests", config.idempotency_max_requests,
+                 "Memory bound of the idempotency window (~220 bytes each): past this many "
+                 "remembered request ids the oldest are forgotten early "
+                 "(depot_idempotency_forgotten_early_total); 0 = no bound")
+      ->capture_default_str()
+      ->type_name("N")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{2'000'000'000}));
   app.add_option("--sync", config.sync, "SQLite durability: full (default), normal or off")
       ->capture_default_str()
       ->check(CLI::IsMember({"full", "normal", "off"}));

@@ -4,6 +4,7 @@
 //   depotd [--data-dir DIR] [--listen HOST:PORT] [--metrics-listen HOST:PORT|off]
 //          [--config FILE] [--writers N] [--max-queue-delay-ms MS]
 //          [--max-concurrent-calls N] [--idempotency-window SECONDS]
+//          [--idempotency-max-requests N]
 //          [--sync full|normal|off] [--node-id ID]
 //          [--log-level debug|info|warn|error]
 //          [--store sqlite|postgres] [--pg-dsn DSN] [--pg-standby-dsn DSN]
@@ -13,6 +14,7 @@
 //   depotd --verify --store postgres --pg-dsn DSN
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 
@@ -27,6 +29,7 @@ struct DaemonConfig {
   int max_queue_delay_ms = 500;
   int max_concurrent_calls = 512;
   int idempotency_window_s = 3600;
+  std::int64_t idempotency_max_requests = 20'000'000;  // 0: no bound
   std::string sync = "full";
   std::string node_id;  // default: the host name
   std::string log_level = "info";

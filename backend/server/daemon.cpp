@@ -117,6 +117,8 @@ int runDaemon(const DaemonConfig& config) {
   serviceOptions.writers = config.writers;
   serviceOptions.max_queue_delay = static_cast<Micros>(config.max_queue_delay_ms) * 1000;
   serviceOptions.idempotency_window = static_cast<Micros>(config.idempotency_window_s) * 1'000'000;
+  serviceOptions.max_remembered_requests =
+      static_cast<std::size_t>(config.idempotency_max_requests);
   serviceOptions.cluster_member = clustered;
   auto core = InventoryService::start(*store, clock, serviceOptions);
   if (!core.ok()) {

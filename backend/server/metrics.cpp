@@ -167,6 +167,16 @@ std::string renderPrometheus(InventoryService& core, const ServerMetrics& metric
   strAppend(out, "depot_calls_shed_total ", metrics.calls_shed.load(), "\n");
   gauge("depot_watch_subscribers", "Open Watch sessions.", core.events().subscribers());
   gauge("depot_open_holds", "Open order holds.", core.openHolds());
+  const IdempotencyWindowStats window = core.idempotencyWindow();
+  gauge("depot_idempotency_requests", "Request ids remembered for retries (the idempotency window).",
+        window.remembered);
+  gauge("depot_idempotency_oldest_timestamp_seconds",
+        "Unix time of the oldest remembered request: time() minus this is the window in effect.",
+        formatDouble(static_cast<double>(window.oldest_ts) / 1e6));
+  header(out, "depot_idempotency_forgotten_early_total", "counter",
+         "Request ids forgotten before --idempotency-window ended, to stay within "
+         "--idempotency-max-requests (a retry of one is applied again).");
+  strAppend(out, "depot_idempotency_forgotten_early_total ", window.forgotten_early, "\n");
   gauge("depot_alerts_firing", "Alerts in state FIRING (not acknowledged).", firing);
   if (cluster) {
     gauge("depot_cluster_shards_served", "Shards whose lease this node holds and serves.",

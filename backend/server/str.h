@@ -25,6 +25,9 @@ requires(std::integral<T> && !std::same_as<T, char> &&
          !std::same_as<T, bool>) void put(std::string& out, T v) {
   out.append(std::to_string(v));
 }
+// A double would convert to char silently: format it (formatDouble) first.
+template <std::floating_point T>
+void put(std::string& out, T v) = delete;
 
 }  // namespace str_detail
 

@@ -96,6 +96,42 @@ class TestIdempotency : public QObject {
     QCOMPARE(f.balance("SKU-1", "w1/A").on_hand, 5);
   }
 
+  // --idempotency-max-requests: past the bound the oldest ids are forgotten
+  // before the window ends (each shard keeping its newest share), counted,
+  // and the window in effect is reported; the newest are still replayed.
+  void windowIsBoundedInMemory() {
+    ServiceOptions options;
+    options.max_remembered_requests = 100;
+    CoreFixture f(options);
+    f.seedCatalog();
+    std::vector<MovementResult> firsts;
+    for (int i = 0; i < 300; ++i) {
+      const std::string sku = i % 2 == 0 ? "SKU-1" : "SKU-2";
+      firsts.push_back(f.move(K::kReceive, sku, "w1/A", 1, "bounded-" + std::to_string(i)));
+      QVERIFY(firsts.back().outcome.ok());
+      f.clock().advance(1000);  // 1 ms apart: the oldest are the first
+    }
+    // Housekeeping runs once a second of the (manual) clock (each writer
+    // polls it at least every 50 ms); the bound converges within a few.
+    IdempotencyWindowStats w;
+    for (int i = 0; i < 40; ++i) {
+      f.clock().advance(1'000'000);
+      QTest::qWait(120);
+      w = f.svc().idempotencyWindow();
+      if (w.remembered > 0 && w.remembered <= 101) break;
+    }
+    QVERIFY2(w.remembered > 0 && w.remembered <= 101, std::to_string(w.remembered).c_str());
+    QVERIFY(w.forgotten_early >= 199);
+    QVERIFY(w.oldest_ts > kStart + 150'000);  // the first ~200 (ts up to kStart + 200 ms) are gone
+    for (int i = 260; i < 300; ++i) {
+      const std::string sku = i % 2 == 0 ? "SKU-1" : "SKU-2";
+      auto again = f.move(K::kReceive, sku, "w1/A", 1, "bounded-" + std::to_string(i));
+      QVERIFY(again.replayed);
+      QCOMPARE(again.outcome.first_seq, firsts[static_cast<std::size_t>(i)].outcome.first_seq);
+    }
+    QCOMPARE(f.balance("SKU-1", "w1/A").on_hand, 150);
+  }
+
   // The shard keeps its records in compact form (digest key, inline
   // balances, message only for refusals): nothing of the answer is lost.
   void compactRecordKeepsTheWholeAnswer() {

@@ -135,7 +135,9 @@ class TestServerUnits : public QObject {
                                                        {"--max-concurrent-calls", "-1"},
                                                        {"--max-concurrent-calls", "many"},
                                                        {"--idempotency-window", "59"},
-                                                       {"--idempotency-window", "1h"}};
+                                                       {"--idempotency-window", "1h"},
+                                                       {"--idempotency-max-requests", "-1"},
+                                                       {"--idempotency-max-requests", "lots"}};
     for (const auto& args : bad) {
       DaemonConfig c;
       auto out = parse(args, c);
@@ -168,6 +170,10 @@ class TestServerUnits : public QObject {
     DaemonConfig shortWindow;
     QVERIFY(!parse({"--idempotency-window", "600"}, shortWindow).exit_code.has_value());
     QCOMPARE(shortWindow.idempotency_window_s, 600);
+    QCOMPARE(c.idempotency_max_requests, std::int64_t{20'000'000});
+    DaemonConfig unbounded;
+    QVERIFY(!parse({"--idempotency-max-requests", "0"}, unbounded).exit_code.has_value());
+    QCOMPARE(unbounded.idempotency_max_requests, std::int64_t{0});
   }
 
   void configFileSetsFlags() {

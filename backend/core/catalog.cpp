@@ -1,8 +1,8 @@
 #include "core/catalog.h"
 
-#include <chrono>
-
 #include <algorithm>
+#include <chrono>
+#include <cstring>
 #include <mutex>
 
 #include "absl/strings/str_cat.h"
@@ -93,11 +93,12 @@ absl::Status Catalog::load() {
   m_items.clear();
   m_itemIndexById.clear();
   m_itemIndexBySku.clear();
+  m_text.clear();
   m_locationByName.clear();
   m_locations.clear();
   m_items.reserve(items->size());
   m_itemIndexById.reserve(items->size());
-  for (auto& it : *items) putItem(std::move(it));
+  for (const auto& it : *items) putItem(it);
   for (auto& loc : *locations) {
     m_locationByName[loc.name()] = loc.id;
     m_locations[loc.id] = std::move(loc);
@@ -105,25 +106,70 @@ absl::Status Catalog::load() {
   return absl::OkStatus();
 }
 
-const Item* Catalog::findItem(ItemId id) const {
+std::string_view Catalog::TextArena::keep(std::string_view s) {
+  if (s.empty()) return {};
+  if (s.size() > kChunk) {  // never for validated fields; a chunk of its own
+    m_chunks.push_back(std::make_unique<char[]>(s.size()));
+    std::memcpy(m_chunks.back().get(), s.data(), s.size());
+    m_used = kChunk;  // the next string starts a new chunk
+    return {m_chunks.back().get(), s.size()};
+  }
+  if (m_chunks.empty() || m_used + s.size() > kChunk) {
+    m_chunks.push_back(std::make_unique<char[]>(kChunk));
+    m_used = 0;
+  }
+  char* at = m_chunks.back().get() + m_used;
+  std::memcpy(at, s.data(), s.size());
+  m_used += s.size();
+  return {at, s.size()};
+}
+
+void Catalog::TextArena::clear() {
+  m_chunks.clear();
+  m_used = kChunk;
+}
+
+const Catalog::StoredItem* Catalog::findItem(ItemId id) const {
   auto it = m_itemIndexById.find(id);
   return it == m_itemIndexById.end() ? nullptr : &m_items[it->second];
 }
 
-void Catalog::putItem(Item item) {
+Item Catalog::toItem(const StoredItem& s) {
+  Item it;
+  it.id = s.id;
+  it.sku = std::string(s.sku);
+  it.description = std::string(s.description);
+  it.unit = std::string(s.unit);
+  it.reorder_point = s.reorder_point;
+  it.reorder_qty = s.reorder_qty;
+  it.shard = s.shard;
+  return it;
+}
+
+void Catalog::putItem(const Item& item) {
+  std::uint32_t index = 0;
   if (auto it = m_itemIndexById.find(item.id); it != m_itemIndexById.end()) {
-    Item& held = m_items[it->second];
+    index = it->second;
+    StoredItem& held = m_items[index];
     if (held.sku != item.sku) {  // never in practice: a SKU keeps its id
       m_itemIndexBySku.erase(held.sku);
-      m_itemIndexBySku[item.sku] = it->second;
+      held.sku = m_text.keep(item.sku);
+      m_itemIndexBySku[held.sku] = index;
     }
-    held = std::move(item);
-    return;
+  } else {
+    index = static_cast<std::uint32_t>(m_items.size());
+    m_items.emplace_back();
+    m_items.back().sku = m_text.keep(item.sku);
+    m_itemIndexById.emplace(item.id, index);
+    m_itemIndexBySku.insert_or_assign(m_items.back().sku, index);
   }
-  const auto index = static_cast<std::uint32_t>(m_items.size());
-  m_itemIndexById.emplace(item.id, index);
-  m_itemIndexBySku.insert_or_assign(item.sku, index);
-  m_items.push_back(std::move(item));
+  StoredItem& held = m_items[index];
+  held.id = item.id;
+  held.shard = item.shard;
+  held.reorder_point = item.reorder_point;
+  held.reorder_qty = item.reorder_qty;
+  if (held.description != item.description) held.description = m_text.keep(item.description);
+  held.unit = *m_units.emplace(item.unit).first;
 }
 
 bool Catalog::refreshAfterMiss() const {
@@ -144,7 +190,7 @@ absl::StatusOr<Item> Catalog::item(std::string_view sku) const {
     {
       std::shared_lock lock(m_mutex);
       auto it = m_itemIndexBySku.find(sku);
-      if (it != m_itemIndexBySku.end()) return m_items[it->second];
+      if (it != m_itemIndexBySku.end()) return toItem(m_items[it->second]);
     }
     if (attempt == 0 && !refreshAfterMiss()) break;
   }
@@ -155,7 +201,7 @@ std::optional<Item> Catalog::itemById(ItemId id) const {
   for (int attempt = 0; attempt < 2; ++attempt) {
     {
       std::shared_lock lock(m_mutex);
-      if (const Item* found = findItem(id)) return *found;
+      if (const StoredItem* found = findItem(id)) return toItem(*found);
     }
     if (attempt == 0 && !refreshAfterMiss()) break;
   }
@@ -166,7 +212,7 @@ std::optional<Catalog::ReorderRule> Catalog::reorderRule(ItemId id) const {
   for (int attempt = 0; attempt < 2; ++attempt) {
     {
       std::shared_lock lock(m_mutex);
-      if (const Item* found = findItem(id))
+      if (const StoredItem* found = findItem(id))
         return ReorderRule{found->reorder_point, found->reorder_qty};
     }
     if (attempt == 0 && !refreshAfterMiss()) break;
@@ -176,8 +222,8 @@ std::optional<Catalog::ReorderRule> Catalog::reorderRule(ItemId id) const {
 
 std::string Catalog::skuOf(ItemId id) const {
   std::shared_lock lock(m_mutex);
-  const Item* found = findItem(id);
-  return found ? found->sku : std::string();
+  const StoredItem* found = findItem(id);
+  return found ? std::string(found->sku) : std::string();
 }
 
 absl::StatusOr<Location> Catalog::location(std::string_view name) const {
@@ -275,7 +321,7 @@ std::vector<Item> Catalog::items(std::string_view prefix, std::string_view after
                            : m_itemIndexBySku.upper_bound(after);
   for (; it != m_itemIndexBySku.end() && out.size() < limit; ++it) {
     if (it->first.compare(0, prefix.size(), prefix) != 0) break;  // past the prefix range
-    out.push_back(m_items[it->second]);
+    out.push_back(toItem(m_items[it->second]));
   }
   return out;
 }

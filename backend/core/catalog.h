@@ -12,6 +12,7 @@
 
 #include "absl/container/btree_map.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/node_hash_set.h"
 #include "absl/status/statusor.h"
 #include "core/model.h"
 #include "store/store.h"
@@ -65,14 +66,42 @@ class Catalog {
   bool m_shared = false;
   mutable std::atomic<std::int64_t> m_lastRefresh{0};
   mutable std::shared_mutex m_mutex;
+  // Append-only storage for the catalog's strings: a view stays valid until
+  // clear(). A replaced description leaves its old bytes behind until the
+  // next full load() (descriptions rarely change; a reload compacts).
+  class TextArena {
+   public:
+    std::string_view keep(std::string_view s);
+    void clear();
+
+   private:
+    static constexpr std::size_t kChunk = 1 << 20;
+    std::vector<std::unique_ptr<char[]>> m_chunks;
+    std::size_t m_used = kChunk;  // bytes used in the last chunk
+  };
+  // An item as held: ~72 bytes plus its SKU and description once in the
+  // arena (an Item with three std::strings was 128 bytes, and its SKU was
+  // copied again into the index).
+  struct StoredItem {
+    ItemId id = 0;
+    ShardId shard = 0;
+    Qty reorder_point = 0;
+    Qty reorder_qty = 0;
+    std::string_view sku;          // in m_text
+    std::string_view description;  // in m_text
+    std::string_view unit;         // in m_units
+  };
   // Items are held once, densely, in m_items; both indexes point into it.
   // The SKU index is ordered, so a page of items() costs O(log n + limit)
   // rather than a scan of the whole catalog (10 M items in a big depot).
-  const Item* findItem(ItemId id) const;  // nullptr when absent; m_mutex held
-  void putItem(Item item);                // insert or replace; m_mutex held exclusively
-  std::vector<Item> m_items;
+  const StoredItem* findItem(ItemId id) const;  // nullptr when absent; m_mutex held
+  void putItem(const Item& item);               // insert or replace; m_mutex held exclusively
+  static Item toItem(const StoredItem& s);
+  TextArena m_text;
+  absl::node_hash_set<std::string> m_units;  // interned: a handful of distinct units
+  std::vector<StoredItem> m_items;
   absl::flat_hash_map<ItemId, std::uint32_t> m_itemIndexById;
-  absl::btree_map<std::string, std::uint32_t, std::less<>> m_itemIndexBySku;
+  absl::btree_map<std::string_view, std::uint32_t> m_itemIndexBySku;  // keys view m_text
   absl::flat_hash_map<std::string, LocationId> m_locationByName;
   absl::flat_hash_map<LocationId, Location> m_locations;
 };

@@ -189,6 +189,63 @@ class TestMovementRules : public QObject {
     auto l = f.svc().catalog().upsertLocations({Location{0, "", "A"}});
     QVERIFY(std::string(l.status().message()).rfind("locations[0].warehouse", 0) == 0);
   }
+
+  // The catalog holds items compactly (strings in one arena, an ordered SKU
+  // index): updates, lookups by SKU and id, and paged listing by prefix all
+  // see the latest values, also after a full reload from the store.
+  void catalogUpdatesAndPages() {
+    CoreFixture f;
+    std::vector<Item> items;
+    for (int i = 0; i < 2500; ++i) {
+      Item it;
+      it.sku = (i % 2 ? "B-" : "A-") + std::to_string(100000 + i);
+      it.description = std::string(static_cast<std::size_t>(i % 300), 'd');  // long ones too
+      it.unit = i % 3 ? "ea" : "box";
+      it.reorder_point = i;
+      items.push_back(it);
+    }
+    for (std::size_t first = 0; first < items.size(); first += 1000) {
+      std::vector<Item> part(items.begin() + static_cast<std::ptrdiff_t>(first),
+                             items.begin() + static_cast<std::ptrdiff_t>(std::min(items.size(), first + 1000)));
+      QVERIFY(f.svc().catalog().upsertItems(part).ok());
+    }
+    Catalog& cat = f.svc().catalog();
+    Item changed = items[7];
+    changed.description = "a new description, longer than the old one was";
+    changed.unit = "pallet";
+    changed.reorder_qty = 12;
+    QVERIFY(cat.upsertItems({changed}).ok());
+    for (int pass = 0; pass < 2; ++pass) {
+      QCOMPARE(cat.itemCount(), std::size_t{2500});
+      auto got = cat.item(changed.sku);
+      QVERIFY(got.ok());
+      QCOMPARE(got->description, changed.description);
+      QCOMPARE(got->unit, std::string("pallet"));
+      QCOMPARE(got->reorder_qty, Qty{12});
+      QCOMPARE(cat.itemById(got->id)->sku, changed.sku);
+      QCOMPARE(cat.skuOf(got->id), changed.sku);
+      auto long_one = cat.item(items[299].sku);
+      QVERIFY(long_one.ok());
+      QCOMPARE(long_one->description, items[299].description);
+      QCOMPARE(long_one->unit, items[299].unit);
+      // Pages of "B-": 1250 items in SKU order, 500 at a time.
+      std::vector<std::string> seen;
+      std::string after;
+      for (int page = 0; page < 10; ++page) {
+        auto chunk = cat.items("B-", after, 500);
+        if (chunk.empty()) break;
+        for (const Item& it : chunk) seen.push_back(it.sku);
+        after = chunk.back().sku;
+      }
+      QCOMPARE(seen.size(), std::size_t{1250});
+      QVERIFY(std::is_sorted(seen.begin(), seen.end()));
+      QCOMPARE(seen.front(), std::string("B-100001"));
+      QVERIFY(cat.items("C-", "", 10).empty());
+      QCOMPARE(cat.items("", "A-999999", 1).at(0).sku, std::string("B-100001"));
+      QCOMPARE(cat.item("A-1").status().code(), absl::StatusCode::kNotFound);
+      QVERIFY(cat.load().ok());  // second pass: the same from the store
+    }
+  }
 };
 
 QTEST_GUILESS_MAIN(TestMovementRules)

@@ -516,12 +516,10 @@ void Engine::housekeepWindow(Writer& w, Micros now) {
   if (w.index != 0 || cap == 0) return;
   const IdempotencyWindowStats all = idempotencyWindow();
   if (all.remembered <= cap || all.oldest_ts == 0) return;
-  Micros newest = 0;
-  for (const auto& other : m_writers)
-    newest = std::max(newest, other->newest_remembered.load(std::memory_order_relaxed));
   const double forget = 1.0 - static_cast<double>(cap) / static_cast<double>(all.remembered);
   const Micros cutoff =
-      all.oldest_ts + static_cast<Micros>(static_cast<double>(newest - all.oldest_ts) * forget) + 1;
+      all.oldest_ts +
+      static_cast<Micros>(static_cast<double>(all.newest_ts - all.oldest_ts) * forget) + 1;
   if (cutoff > m_windowCutoff.load(std::memory_order_relaxed)) {
     m_windowCutoff.store(cutoff, std::memory_order_relaxed);
     pruneAndReport();
@@ -535,6 +533,7 @@ IdempotencyWindowStats Engine::idempotencyWindow() const {
     out.remembered += w->remembered.load(std::memory_order_relaxed);
     const Micros ts = w->oldest_remembered.load(std::memory_order_relaxed);
     if (ts != 0 && (out.oldest_ts == 0 || ts < out.oldest_ts)) out.oldest_ts = ts;
+    out.newest_ts = std::max(out.newest_ts, w->newest_remembered.load(std::memory_order_relaxed));
   }
   return out;
 }

@@ -53,9 +53,10 @@ struct EngineOptions {
   Micros max_batch_delay = 0;
   Micros idempotency_window = 3600'000'000;
   // Memory bound of the window: past this many remembered requests (all
-  // shards) the oldest are forgotten before the window ends, each shard
-  // keeping its newest share. 0: no bound. A retry older than what is still
-  // remembered is applied again, so the effective window is exported.
+  // shards) the oldest are forgotten before the window ends, every shard
+  // cut at the same age (housekeepWindow). 0: no bound. A retry older than
+  // what is still remembered is applied again, so the window in effect is
+  // exported (idempotencyWindow()).
   std::size_t max_remembered_requests = 0;
   CountRules count_rules;
   double low_stock_hysteresis_pct = 10.0;
@@ -110,7 +111,7 @@ class Engine {
   // which no batch touching `shard` is committed.
   void setLeaseDeadline(ShardId shard, std::int64_t steady_micros);
   // Called once per loaded shard with (digest of the id, i.e.
-  // requestKey(id).fnv, fingerprint) of each of its idempotency records: by
+  // requestDigest(id), fingerprint) of each of its idempotency records: by
   // recover() (on its loading threads, concurrently) and by acquire() (on
   // the writer).
   using RequestsLoadedHook =
@@ -170,6 +171,7 @@ class Engine {
   void housekeepWindow(Writer& w, Micros now);
   // Expiries and alert rules of a freshly loaded shard.
   void reviveShard(Writer& w, ShardState& st);
+  void reportRequestsLoaded(const ShardState& st) const;  // to m_onRequestsLoaded
   bool leaseExpired(ShardId shard) const;
 
   Store& m_store;
@@ -183,9 +185,7 @@ class Engine {
   std::vector<std::unique_ptr<Writer>> m_writers;
   std::array<std::atomic<bool>, kShardCount> m_owned{};
   std::array<std::atomic<std::int64_t>, kShardCount> m_leaseUntil{};
-  // set before start
-  RequestsLoadedHook m_onRequestsLoaded;
-  void reportRequestsLoaded(const ShardState& st) const;
+  RequestsLoadedHook m_onRequestsLoaded;                        // set before start
   std::function<void()> m_onLeaseLost;                          // set before start
   std::atomic<bool> m_accepting{false};
   std::atomic<bool> m_stopping{false};

@@ -7,7 +7,7 @@ namespace depot {
 
 absl::Status RequestRegistry::claim(std::string_view field, std::string_view request_id,
                                     std::uint64_t fingerprint, Micros now) {
-  if (claimDigest(requestKey(request_id).fnv, fingerprint, now) == fingerprint)
+  if (claimDigest(requestDigest(request_id), fingerprint, now) == fingerprint)
     return absl::OkStatus();
   return absl::AlreadyExistsError(
       absl::StrCat(absl::string_view(field.data(), field.size()), ": '",

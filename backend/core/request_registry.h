@@ -30,7 +30,7 @@ class RequestRegistry {
   // fingerprint; ALREADY_EXISTS naming `field` otherwise.
   absl::Status claim(std::string_view field, std::string_view request_id,
                      std::uint64_t fingerprint, Micros now);
-  // Records ids already accepted, as (digest, i.e. requestKey(id).fnv,
+  // Records ids already accepted, as (digest, i.e. requestDigest(id),
   // fingerprint), as a restart recovers them from a shard; each stripe is
   // locked once. The first fingerprint seen for an id wins.
   void rememberAll(const std::vector<std::pair<std::uint64_t, std::uint64_t>>& records, Micros now);
@@ -42,14 +42,14 @@ class RequestRegistry {
     absl::flat_hash_map<std::uint64_t, std::uint64_t> fingerprints;
     std::deque<std::pair<Micros, std::uint64_t>> order;
   };
-  const Micros m_window;
-  const std::size_t m_maxPerStripe;  // 0: no bound
   // Drops ids older than the window, then the oldest past the bound.
   void trim(Stripe& s, Micros now);
-  std::array<Stripe, kStripes> m_stripes;
-
   // Inserts (digest, fingerprint) unless present; returns the fingerprint held.
   std::uint64_t claimDigest(std::uint64_t digest, std::uint64_t fingerprint, Micros now);
+
+  const Micros m_window;
+  const std::size_t m_maxPerStripe;  // 0: no bound
+  std::array<Stripe, kStripes> m_stripes;
 };
 
 }  // namespace depot

@@ -20,8 +20,12 @@ bool addOverflows(Qty a, Qty b) { return b > 0 && a > kMaxBalance - b; }
 
 }  // namespace
 
+std::uint64_t requestDigest(std::string_view request_id) {
+  return Fingerprint().add(request_id).value();
+}
+
 RequestKey requestKey(std::string_view request_id) {
-  return RequestKey{Fingerprint().add(request_id).value(), absl::Hash<std::string_view>{}(request_id)};
+  return RequestKey{requestDigest(request_id), absl::Hash<std::string_view>{}(request_id)};
 }
 
 RememberedRequest RememberedRequest::of(std::uint64_t fingerprint, Micros ts,

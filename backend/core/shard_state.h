@@ -69,6 +69,8 @@ struct RequestKey {
   }
 };
 RequestKey requestKey(std::string_view request_id);
+// requestKey(id).fnv alone: the RequestRegistry's key.
+std::uint64_t requestDigest(std::string_view request_id);
 
 // An idempotency record as the shard keeps it in memory: the outcome in
 // compact form (no heap allocation for the usual one-balance answer; the

@@ -44,6 +44,7 @@ struct IdempotencyWindowStats {
   std::size_t remembered = 0;         // requests remembered
   std::uint64_t forgotten_early = 0;  // forgotten before the window ended (the memory bound)
   std::int64_t oldest_ts = 0;         // micros since the epoch of the oldest remembered; 0 if none
+  std::int64_t newest_ts = 0;         // ... of the newest remembered; 0 if none
 };
 
 struct Stats {

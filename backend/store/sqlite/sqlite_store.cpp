@@ -15,7 +15,7 @@
 #include <limits>
 #include <tuple>
 
-#include "absl/container/flat_hash_map.h"
+#include "absl/container/btree_map.h"
 
 #include "store/sqlite/sqlite_checkpointer.h"
 #include "store/sqlite/sqlite_codec.h"
@@ -680,8 +680,9 @@ absl::Status SqliteStore::applyRecords(const std::vector<LogRecord>& records) {
   std::array<Micros, kShardCount> last_ts{};
   std::array<std::uint64_t, kShardCount> epoch{};
   std::array<bool, kShardCount> touched{};
-  // Only the final value of each balance row is written.
-  absl::flat_hash_map<std::uint64_t, BalanceRow> balances;
+  // Only the final value of each balance row is written, in key order:
+  // the map's key (item << 32 | location) orders as the table's.
+  absl::btree_map<std::uint64_t, BalanceRow> balances;
   // Rows go in in the order of the B-tree they land in at random: ledger
   // entries by the history index (item, location, ts, seq), balances by
   // their key. Each index page is then visited once per round, in order,
@@ -745,18 +746,11 @@ absl::Status SqliteStore::applyRecords(const std::vector<LogRecord>& records) {
       return withContext(st, sqlite::cat("shard ", e->shard, " seq ", e->seq));
     }
   }
-  std::vector<const BalanceRow*> sorted_balances;
-  sorted_balances.reserve(balances.size());
-  for (const auto& [key, b] : balances) sorted_balances.push_back(&b);
-  std::sort(sorted_balances.begin(), sorted_balances.end(),
-            [](const BalanceRow* a, const BalanceRow* b) {
-              return std::tie(a->item, a->location) < std::tie(b->item, b->location);
-            });
-  for (const BalanceRow* b : sorted_balances) {
+  for (const auto& [key, b] : balances) {
     Stmt::Scope scope(w.balance_put);
-    sqlite::bindBalanceRow(w.balance_put, *b);
+    sqlite::bindBalanceRow(w.balance_put, b);
     if (auto st = w.balance_put.run("writing a balance"); !st.ok()) {
-      return withContext(st, sqlite::cat("item ", b->item, " location ", b->location));
+      return withContext(st, sqlite::cat("item ", b.item, " location ", b.location));
     }
   }
   for (ShardId s = 0; s < kShardCount; ++s) {

@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "core/clock.h"
 #include "core/service.h"
 #include "server/executor.h"
@@ -129,8 +130,9 @@ grpc::ServerUnaryReactor* serveUnary(ServiceEnv& env, Rpc rpc, grpc::CallbackSer
   // ClusterStatus is how nodes and consoles see a busy cluster: never shed.
   if (!call.enter(rpc == Rpc::kClusterStatus ? 0 : env.max_concurrent_calls)) {
     call.finish(overloaded(
-        "the server is serving its limit of concurrent calls (--max-concurrent-calls); nothing "
-        "was applied: retry after 20 ms",
+        absl::StrCat("the server is serving its limit of concurrent calls "
+                     "(--max-concurrent-calls); nothing was applied: retry after ",
+                     kShedRetryAfter / 1000, " ms"),
         kShedRetryAfter));
     return call.reactor();
   }

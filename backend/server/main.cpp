@@ -9,7 +9,7 @@
 // jemalloc's start-up options (the MALLOC_CONF environment variable still
 // overrides them). A background thread returns freed pages to the OS on a
 // timer: without it an idle depotd keeps a restart's transient load buffers
-// resident (RSS 785 MB instead of ~490 MB for 1 M balances; DESIGN.md §6).
+// resident (RSS 767 MiB instead of ~478 MiB for 1 M balances; DESIGN.md §6).
 // jemalloc creates that thread with every signal blocked, so SIGTERM still
 // reaches only the sigwait() below.
 extern "C" {

@@ -145,7 +145,10 @@ class TestSessionCache : public QObject {
     QElapsedTimer clock;
     clock.start();
     QCOMPARE(session.start(), QString());
-    QVERIFY(stock.wait(5000));
+    // The sync worker emits from its own thread, straight into the spy: it
+    // may already have done so before wait() starts, which then waits for a
+    // second emission (seen once in CI under load).
+    QVERIFY(!stock.isEmpty() || stock.wait(5000));
     qInfo("cached stock shown after %lld ms", static_cast<long long>(clock.elapsed()));
     const auto rows = stock.first().at(0).value<QVector<StockRowValue>>();
     QCOMPARE(rows.size(), 1000);

@@ -3,6 +3,8 @@
 #include <chrono>
 #include <iterator>
 
+#include "store/sqlite/sqlite_history.h"
+
 namespace depot::sqlite {
 namespace {
 
@@ -16,13 +18,13 @@ struct Migration {
 // - Enums are stored as their integer values; times are int64 microseconds.
 // - ledger is WITHOUT ROWID, clustered on (shard, seq): commits append at the
 //   end of each shard's range and readLedger/scanLedger are range scans.
-//   ledger_item_location_ts is the only secondary index (each entry costs one
-//   random-position insert there). It serves balanceAt and history of one
-//   (item, location): ordered by (item, location, ts, seq), and since ts never
-//   decreases with seq within a shard (an item lives in one shard) that is
-//   also seq order. History over every location of an item merges one range
-//   scan per location (the item's locations come from balances) rather than
-//   paying for a second ledger index on every commit.
+//   It has no secondary index. Since version 5 the history of one
+//   (item, location) is a chain through prev_seq, headed by balances.last_seq,
+//   with about one entry in 64 also in history_marks (sqlite_history.h). Up
+//   to version 4 an index ledger(item, location, ts, seq) served it; each
+//   entry was a random-position insert there, and once the index outgrew the
+//   cache every entry dirtied its own page (about half of the applier's time
+//   at 4 M entries, and growing with the ledger).
 // - balances is clustered on (item, location) for listStock; its shard comes
 //   from items (items_shard) for recovery. balances_location serves
 //   bin-filtered listStock; commits update on_hand/reserved in place, which
@@ -176,6 +178,31 @@ CREATE INDEX silences_expires ON silences(expires_at);
     {"commit log: meta.applied_log_id", R"sql(
 INSERT INTO meta(key, value) VALUES('applied_log_id', '0');
 )sql"},
+    // The history index becomes chains and sparse marks (sqlite_history.h).
+    // Existing entries are linked with the old index before it is dropped;
+    // depot_history_mark is registered by migrate().
+    {"history chains and marks instead of the ledger's history index", R"sql(
+ALTER TABLE ledger ADD COLUMN prev_seq INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE balances ADD COLUMN last_seq INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE history_marks(
+  item INTEGER NOT NULL,
+  location INTEGER NOT NULL,
+  ts INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  PRIMARY KEY(item, location, ts, seq)) WITHOUT ROWID;
+UPDATE ledger SET prev_seq = coalesce((
+  SELECT p.seq FROM ledger p
+  WHERE p.item = ledger.item AND p.location = ledger.location
+    AND (p.ts, p.seq) < (ledger.ts, ledger.seq)
+  ORDER BY p.ts DESC, p.seq DESC LIMIT 1), 0);
+UPDATE balances SET last_seq = coalesce((
+  SELECT l.seq FROM ledger l
+  WHERE l.item = balances.item AND l.location = balances.location
+  ORDER BY l.ts DESC, l.seq DESC LIMIT 1), 0);
+INSERT INTO history_marks(item, location, ts, seq)
+  SELECT item, location, ts, seq FROM ledger WHERE depot_history_mark(seq);
+DROP INDEX ledger_item_location_ts;
+)sql"},
 };
 
 constexpr int kLatest = static_cast<int>(std::size(kMigrations));
@@ -234,6 +261,7 @@ absl::StatusOr<int> migrate(Db& db, int target) {
   if (target < 1 || target > kLatest) {
     return absl::InvalidArgumentError(cat("schema version ", target, " is not in 1..", kLatest));
   }
+  if (auto st = registerHistoryFunctions(db); !st.ok()) return st;
   // Each pass applies one step; kLatest + 1 passes always suffice.
   for (int pass = 0; pass <= kLatest; ++pass) {
     auto txn = Txn::begin(db, Txn::Mode::kImmediate, "schema migration");

@@ -16,11 +16,13 @@
 #include <tuple>
 
 #include "absl/container/btree_map.h"
+#include "absl/container/flat_hash_map.h"
 
 #include "store/sqlite/sqlite_checkpointer.h"
 #include "store/sqlite/sqlite_codec.h"
 #include "store/sqlite/sqlite_commit_log.h"
 #include "store/sqlite/sqlite_db.h"
+#include "store/sqlite/sqlite_history.h"
 #include "store/sqlite/sqlite_pool.h"
 #include "store/sqlite/sqlite_rows.h"
 #include "store/sqlite/sqlite_schema.h"
@@ -44,6 +46,9 @@ struct Writer {
   Stmt shard_claim;
   Stmt ledger_put;
   Stmt balance_put;
+  Stmt balance_last_seq_get;
+  Stmt balance_last_seq_put;
+  Stmt history_mark_put;
   Stmt request_put;
   Stmt hold_put;
   Stmt count_put;
@@ -72,12 +77,22 @@ struct Writer {
          "INSERT INTO shards(shard, epoch, last_seq, last_ts) VALUES(?1, 1, 0, 0) "
          "ON CONFLICT(shard) DO NOTHING"},
         {&ledger_put, sqlite::cat("INSERT INTO ledger(", kLedgerColumns,
-                                  ") VALUES(?1, ?2, ?3, "
-                                  "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)")},
+                                  ", prev_seq) VALUES(?1, ?2, ?3, "
+                                  "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)")},
+        // last_seq only moves forward: a round that changes a balance
+        // without an entry for it binds 0.
         {&balance_put, sqlite::cat("INSERT INTO balances(", kBalanceColumns,
-                                   ") VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(item, location) "
+                                   ", last_seq) VALUES(?1, ?2, ?3, ?4, ?5, ?6) "
+                                   "ON CONFLICT(item, location) "
                                    "DO UPDATE SET on_hand = excluded.on_hand, "
-                                   "reserved = excluded.reserved, last_ts = excluded.last_ts")},
+                                   "reserved = excluded.reserved, last_ts = excluded.last_ts, "
+                                   "last_seq = max(last_seq, excluded.last_seq)")},
+        {&balance_last_seq_get,
+         "SELECT last_seq FROM balances WHERE item = ?1 AND location = ?2"},
+        {&balance_last_seq_put,
+         "UPDATE balances SET last_seq = max(last_seq, ?3) WHERE item = ?1 AND location = ?2"},
+        {&history_mark_put,
+         "INSERT INTO history_marks(item, location, ts, seq) VALUES(?1, ?2, ?3, ?4)"},
         {&request_put, "INSERT INTO requests(shard, max_ts, records) VALUES(?1, ?2, ?3)"},
         {&hold_put,
          sqlite::cat("INSERT INTO holds(", kHoldColumns,
@@ -683,11 +698,10 @@ absl::Status SqliteStore::applyRecords(const std::vector<LogRecord>& records) {
   // Only the final value of each balance row is written, in key order:
   // the map's key (item << 32 | location) orders as the table's.
   absl::btree_map<std::uint64_t, BalanceRow> balances;
-  // Rows go in in the order of the B-tree they land in at random: ledger
-  // entries by the history index (item, location, ts, seq), balances by
-  // their key. Each index page is then visited once per round, in order,
-  // instead of once per row (the table's own key, (shard, seq), has only
-  // 256 insertion points, all cached).
+  // Ledger rows are appends at the end of their shard's range (256
+  // insertion points, all cached). The history chains (sqlite_history.h)
+  // are linked in (item, location, seq) order: each balance's entries of the
+  // round are consecutive there, and its stored last_seq is read once.
   std::vector<const LedgerEntry*> entries;
   for (const auto& [id, batch] : records) {
     for (const ShardCommit& sc : batch.shards) {
@@ -735,22 +749,72 @@ absl::Status SqliteStore::applyRecords(const std::vector<LogRecord>& records) {
       }
     }
   }
+  // prev[i] is the seq of the entry before entries[i] in its chain;
+  // last_seq the newest entry of each balance in this round.
   std::sort(entries.begin(), entries.end(), [](const LedgerEntry* a, const LedgerEntry* b) {
-    return std::tie(a->item, a->location, a->ts, a->seq) <
-           std::tie(b->item, b->location, b->ts, b->seq);
+    return std::tie(a->item, a->location, a->seq) < std::tie(b->item, b->location, b->seq);
   });
-  for (const LedgerEntry* e : entries) {
+  std::vector<Seq> prev(entries.size());
+  absl::flat_hash_map<std::uint64_t, Seq> last_seq;
+  last_seq.reserve(entries.size());
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const LedgerEntry& e = *entries[i];
+    if (i > 0 && entries[i - 1]->item == e.item && entries[i - 1]->location == e.location) {
+      prev[i] = entries[i - 1]->seq;
+    } else {
+      Stmt::Scope scope(w.balance_last_seq_get);
+      w.balance_last_seq_get.bindInt(1, e.item);
+      w.balance_last_seq_get.bindInt(2, e.location);
+      auto row = w.balance_last_seq_get.next("reading a balance's newest entry");
+      if (!row.ok()) return withContext(row.status(), sqlite::cat("item ", e.item));
+      prev[i] = *row ? static_cast<Seq>(w.balance_last_seq_get.colInt(0)) : Seq{0};
+    }
+    last_seq[(std::uint64_t{e.item} << 32) | e.location] = e.seq;
+    if (sqlite::isHistoryMark(e.seq)) {
+      Stmt::Scope scope(w.history_mark_put);
+      w.history_mark_put.bindInt(1, e.item);
+      w.history_mark_put.bindInt(2, e.location);
+      w.history_mark_put.bindInt(3, e.ts);
+      w.history_mark_put.bindInt(4, static_cast<std::int64_t>(e.seq));
+      if (auto st = w.history_mark_put.run("inserting a history mark"); !st.ok()) {
+        return withContext(st, sqlite::cat("shard ", e.shard, " seq ", e.seq));
+      }
+    }
+  }
+  std::vector<std::size_t> by_seq(entries.size());
+  for (std::size_t i = 0; i < by_seq.size(); ++i) by_seq[i] = i;
+  std::sort(by_seq.begin(), by_seq.end(), [&](std::size_t a, std::size_t b) {
+    return std::tie(entries[a]->shard, entries[a]->seq) <
+           std::tie(entries[b]->shard, entries[b]->seq);
+  });
+  for (std::size_t i : by_seq) {
+    const LedgerEntry& e = *entries[i];
     Stmt::Scope scope(w.ledger_put);
-    sqlite::bindLedgerEntry(w.ledger_put, *e);
+    sqlite::bindLedgerEntry(w.ledger_put, e);
+    w.ledger_put.bindInt(15, static_cast<std::int64_t>(prev[i]));
     if (auto st = w.ledger_put.run("inserting a ledger entry"); !st.ok()) {
-      return withContext(st, sqlite::cat("shard ", e->shard, " seq ", e->seq));
+      return withContext(st, sqlite::cat("shard ", e.shard, " seq ", e.seq));
     }
   }
   for (const auto& [key, b] : balances) {
     Stmt::Scope scope(w.balance_put);
     sqlite::bindBalanceRow(w.balance_put, b);
+    auto newest = last_seq.find(key);
+    w.balance_put.bindInt(6, newest == last_seq.end() ? 0 : static_cast<std::int64_t>(newest->second));
     if (auto st = w.balance_put.run("writing a balance"); !st.ok()) {
       return withContext(st, sqlite::cat("item ", b.item, " location ", b.location));
+    }
+    if (newest != last_seq.end()) last_seq.erase(newest);
+  }
+  // Entries whose balance row is not in the round (the engines send one
+  // with every entry; this keeps the chain's head right if one did not).
+  for (const auto& [key, seq] : last_seq) {
+    Stmt::Scope scope(w.balance_last_seq_put);
+    w.balance_last_seq_put.bindInt(1, static_cast<std::int64_t>(key >> 32));
+    w.balance_last_seq_put.bindInt(2, static_cast<std::int64_t>(key & 0xffffffffu));
+    w.balance_last_seq_put.bindInt(3, static_cast<std::int64_t>(seq));
+    if (auto st = w.balance_last_seq_put.run("recording a balance's newest entry"); !st.ok()) {
+      return st;
     }
   }
   for (ShardId s = 0; s < kShardCount; ++s) {

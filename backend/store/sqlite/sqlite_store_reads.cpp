@@ -6,6 +6,7 @@
 #include "store/recovered_requests.h"
 #include "store/sqlite/sqlite_codec.h"
 #include "store/sqlite/sqlite_db.h"
+#include "store/sqlite/sqlite_history.h"
 #include "store/sqlite/sqlite_pool.h"
 #include "store/sqlite/sqlite_rows.h"
 #include "store/sqlite/sqlite_store.h"
@@ -274,20 +275,10 @@ absl::StatusOr<std::vector<StockRow>> SqliteStore::listStock(const StockQuery& q
 
 absl::StatusOr<std::vector<LedgerEntry>> SqliteStore::history(const HistoryQuery& q) {
   if (auto st = awaitApplied(); !st.ok()) return st;
-  // Bounds are always bound (open ends as the int64 extremes), so there are
-  // just two statements, and each is one range scan of
-  // ledger_item_location_ts for one (item, location).
-  static const std::string kAscSql = sqlite::cat(
-      "SELECT ", sqlite::kLedgerColumns,
-      " FROM ledger WHERE item = ?1 AND location = ?2 AND ts >= ?3 AND ts < ?4 AND seq > ?5 "
-      "ORDER BY ts, seq LIMIT ?6");
-  static const std::string kDescSql = sqlite::cat(
-      "SELECT ", sqlite::kLedgerColumns,
-      " FROM ledger WHERE item = ?1 AND location = ?2 AND ts >= ?3 AND ts < ?4 AND seq < ?5 "
-      "ORDER BY ts DESC, seq DESC LIMIT ?6");
-  static const std::string kAnchorSql =
-      "SELECT l.ts FROM items i CROSS JOIN ledger l ON l.shard = i.shard AND l.seq = ?2 "
-      "WHERE i.id = ?1";
+  // Each (item, location) is read along its chain (sqlite_history.h); over
+  // every location of an item the chains are merged by seq.
+  static const std::string kShardSql = "SELECT shard FROM items WHERE id = ?1";
+  static const std::string kAnchorSql = "SELECT ts FROM ledger WHERE shard = ?1 AND seq = ?2";
   static const std::string kLocationsSql =
       "SELECT location FROM balances WHERE item = ?1 ORDER BY location";
   constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
@@ -300,16 +291,27 @@ absl::StatusOr<std::vector<LedgerEntry>> SqliteStore::history(const HistoryQuery
   auto txn = sqlite::Txn::begin(lease.db(), sqlite::Txn::Mode::kDeferred, "history");
   if (!txn.ok()) return txn.status();
 
+  std::optional<ShardId> shard;
+  auto st = forEachRow(
+      lease, kShardSql, "history: reading the item's shard",
+      [&](Stmt& s) { s.bindInt(1, q.item); },
+      [&](const Stmt& s) {
+        shard = static_cast<ShardId>(s.colInt(0));
+        return false;
+      });
+  if (!st.ok()) return st;
+  if (!shard) return entries;  // an unknown item has no history
+
   // Paging anchor: the ts of the shard's entry at after_seq. ts never
-  // decreases with seq within the item's shard, so bounding ts by it starts
-  // the index range at the page boundary instead of skipping earlier rows.
-  std::optional<Micros> anchor_ts;
+  // decreases with seq within the shard, so it bounds where the chains'
+  // marks need to be read from.
   const auto after_seq = static_cast<std::int64_t>(std::min<Seq>(q.after_seq, kMax));
+  std::optional<Micros> anchor_ts;
   if (after_seq != 0) {
-    auto st = forEachRow(
+    st = forEachRow(
         lease, kAnchorSql, "history: reading the paging anchor",
         [&](Stmt& s) {
-          s.bindInt(1, q.item);
+          s.bindInt(1, *shard);
           s.bindInt(2, after_seq);
         },
         [&](const Stmt& s) {
@@ -323,7 +325,7 @@ absl::StatusOr<std::vector<LedgerEntry>> SqliteStore::history(const HistoryQuery
   if (q.location) {
     locations.push_back(*q.location);
   } else {
-    auto st = forEachRow(
+    st = forEachRow(
         lease, kLocationsSql, "history: listing the item's locations",
         [&](Stmt& s) { s.bindInt(1, q.item); },
         [&](const Stmt& s) {
@@ -333,34 +335,26 @@ absl::StatusOr<std::vector<LedgerEntry>> SqliteStore::history(const HistoryQuery
     if (!st.ok()) return st;
   }
 
-  Micros from = q.from;
-  Micros to = q.to == 0 ? kMax : q.to;
-  if (anchor_ts) {
+  sqlite::ChainBounds bounds;
+  bounds.from = q.from;
+  bounds.to = q.to == 0 ? kMax : q.to;
+  if (after_seq != 0) {
     if (q.newest_first) {
-      to = *anchor_ts == kMax ? kMax : std::min(to, *anchor_ts + 1);
+      bounds.before = static_cast<Seq>(after_seq);
+      if (anchor_ts) bounds.before_ts = *anchor_ts;
     } else {
-      from = std::max(from, *anchor_ts);
+      bounds.after = static_cast<Seq>(after_seq);
+      if (anchor_ts) bounds.after_ts = *anchor_ts;
     }
   }
-  const std::int64_t seq_bound = q.newest_first ? (after_seq == 0 ? kMax : after_seq) : after_seq;
   for (LocationId location : locations) {
-    auto st = forEachRow(
-        lease, q.newest_first ? kDescSql : kAscSql, "history",
-        [&](Stmt& s) {
-          s.bindInt(1, q.item);
-          s.bindInt(2, location);
-          s.bindInt(3, from);
-          s.bindInt(4, to);
-          s.bindInt(5, seq_bound);
-          s.bindInt(6, sqlLimit(q.limit));
-        },
-        [&](const Stmt& s) {
-          entries.push_back(sqlite::readLedgerEntry(s));
-          return true;
-        });
-    if (!st.ok()) return st;
+    auto chain =
+        sqlite::readChain(lease, *shard, q.item, location, bounds, q.newest_first, q.limit);
+    if (!chain.ok()) return chain.status();
+    entries.insert(entries.end(), std::make_move_iterator(chain->begin()),
+                   std::make_move_iterator(chain->end()));
   }
-  if (auto st = txn->commit(); !st.ok()) return st;
+  if (auto commit = txn->commit(); !commit.ok()) return commit;
 
   // Within one shard seq order is (ts, seq) order.
   if (locations.size() > 1) {
@@ -374,24 +368,32 @@ absl::StatusOr<std::vector<LedgerEntry>> SqliteStore::history(const HistoryQuery
 
 absl::StatusOr<Balance> SqliteStore::balanceAt(ItemId item, LocationId location, Micros at) {
   if (auto st = awaitApplied(); !st.ok()) return st;
-  static const std::string kSql =
-      "SELECT on_hand_after, reserved_after FROM ledger WHERE item = ?1 AND location = ?2 "
-      "AND ts <= ?3 ORDER BY ts DESC, seq DESC LIMIT 1";
+  static const std::string kShardSql = "SELECT shard FROM items WHERE id = ?1";
   Balance balance;
   auto lease = m_readers->acquire();
+  auto txn = sqlite::Txn::begin(lease.db(), sqlite::Txn::Mode::kDeferred, "balanceAt");
+  if (!txn.ok()) return txn.status();
+  std::optional<ShardId> shard;
   auto st = forEachRow(
-      lease, kSql, "balanceAt",
-      [&](Stmt& s) {
-        s.bindInt(1, item);
-        s.bindInt(2, location);
-        s.bindInt(3, at);
-      },
+      lease, kShardSql, "balanceAt: reading the item's shard",
+      [&](Stmt& s) { s.bindInt(1, item); },
       [&](const Stmt& s) {
-        balance.on_hand = s.colInt(0);
-        balance.reserved = s.colInt(1);
+        shard = static_cast<ShardId>(s.colInt(0));
         return false;
       });
   if (!st.ok()) return st;
+  if (shard) {
+    // The newest entry at or before `at`.
+    sqlite::ChainBounds bounds;
+    if (at < std::numeric_limits<Micros>::max()) bounds.to = at + 1;
+    auto newest = sqlite::readChain(lease, *shard, item, location, bounds, true, 1);
+    if (!newest.ok()) return newest.status();
+    if (!newest->empty()) {
+      balance.on_hand = newest->front().on_hand_after;
+      balance.reserved = newest->front().reserved_after;
+    }
+  }
+  if (auto commit = txn->commit(); !commit.ok()) return commit;
   return balance;
 }
 

@@ -645,6 +645,15 @@ class TestSqliteStore : public QObject {
     DEPOT_ASSIGN_OR_FAIL(r, store->recoverShard(shard, 0, 0));
     QCOMPARE(r.last_seq, Seq{1});
     QCOMPARE(r.balances.size(), std::size_t{1});
+    // The entry written before version 5 is in its history chain.
+    HistoryQuery hq;
+    hq.item = 5;
+    hq.limit = 10;
+    DEPOT_ASSIGN_OR_FAIL(old_history, store->history(hq));
+    QCOMPARE(old_history.size(), std::size_t{1});
+    QCOMPARE(bytes(old_history[0].request_id), QByteArray("old-req"));
+    DEPOT_ASSIGN_OR_FAIL(old_balance, store->balanceAt(5, 2, 100));
+    QCOMPARE(old_balance.on_hand, Qty{9});
     // The tables added by later steps work.
     ShardCommit sc;
     sc.shard = shard;
@@ -668,7 +677,121 @@ class TestSqliteStore : public QObject {
     DEPOT_ASSIGN_OR_FAIL(listed,
                          db->queryText("SELECT group_concat(version, ',') FROM "
                                        "(SELECT version FROM schema_version ORDER BY version)"));
-    QCOMPARE(bytes(listed), QByteArray("1,2,3,4"));
+    QCOMPARE(bytes(listed), QByteArray("1,2,3,4,5"));
+  }
+
+  // A version 4 file (history served by an index on the ledger) becomes
+  // chains and marks: every history read and balanceAt still matches.
+  void migratesHistoryToChains() {
+    const std::string path = freshPath();
+    const ShardId shard = shardOf("OLD-1");
+    struct Row {
+      Seq seq;
+      LocationId location;
+      Micros ts;
+      Qty after;
+    };
+    std::vector<Row> rows;
+    {
+      auto db = sqlite::Db::open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+      DEPOT_VERIFY_OK(db.status());
+      DEPOT_ASSIGN_OR_FAIL(version, sqlite::migrate(*db, 4));
+      QCOMPARE(version, 4);
+      std::string sql = sqlite::cat(
+          "BEGIN;"
+          "INSERT INTO items(id, sku, description, unit, reorder_point, reorder_qty, shard) "
+          "VALUES(5, 'OLD-1', 'from v4', 'ea', 0, 0, ",
+          shard,
+          ");"
+          "INSERT INTO locations(id, warehouse, code) VALUES(2, 'east', 'A-01');"
+          "INSERT INTO locations(id, warehouse, code) VALUES(3, 'east', 'A-02');");
+      Qty on_hand[4] = {};
+      Micros ts = 100;
+      for (Seq seq = 1; seq <= 700; ++seq) {
+        if (seq % 3 == 0) ts += 10;
+        const LocationId location = seq % 4 == 0 ? 3 : 2;
+        on_hand[location] += 1;
+        rows.push_back(Row{seq, location, ts, on_hand[location]});
+        sql += sqlite::cat("INSERT INTO ledger VALUES(", shard, ", ", seq, ", 'r", seq,
+                           "', 1, 5, ", location, ", 1, 0, ", on_hand[location], ", 0, 'a', '', '', ",
+                           ts, ");");
+      }
+      sql += sqlite::cat("INSERT INTO shards(shard, epoch, last_seq, last_ts) VALUES(", shard,
+                         ", 1, 700, ", ts, ");",
+                         "INSERT INTO balances VALUES(5, 2, ", on_hand[2], ", 0, ", ts, ");",
+                         "INSERT INTO balances VALUES(5, 3, ", on_hand[3], ", 0, ", ts, ");",
+                         "COMMIT;");
+      DEPOT_VERIFY_OK(db->exec(sql.c_str(), "seeding a version 4 file"));
+    }
+    auto store = openStore(path);
+    QVERIFY(store);
+    QCOMPARE(store->schemaVersion(), sqlite::latestSchemaVersion());
+    {
+      auto db = sqlite::Db::open(path, SQLITE_OPEN_READONLY);
+      DEPOT_VERIFY_OK(db.status());
+      DEPOT_ASSIGN_OR_FAIL(marks, db->queryInt("SELECT count(*) FROM history_marks"));
+      QVERIFY2(marks > 0 && marks < 100, qPrintable(QString::number(marks)));
+      DEPOT_ASSIGN_OR_FAIL(old_index, db->queryInt("SELECT count(*) FROM sqlite_schema WHERE "
+                                                   "name = 'ledger_item_location_ts'"));
+      QCOMPARE(old_index, std::int64_t{0});
+    }
+    for (LocationId location : {LocationId{2}, LocationId{3}}) {
+      std::vector<Seq> want;
+      for (const Row& r : rows)
+        if (r.location == location) want.push_back(r.seq);
+      for (bool newest_first : {false, true}) {
+        HistoryQuery page;
+        page.item = 5;
+        page.location = location;
+        page.newest_first = newest_first;
+        page.limit = 13;
+        std::vector<Seq> paged;
+        for (int guard = 0; guard < 1000; ++guard) {
+          DEPOT_ASSIGN_OR_FAIL(got, store->history(page));
+          if (got.empty()) break;
+          for (const LedgerEntry& e : got) paged.push_back(e.seq);
+          page.after_seq = got.back().seq;
+        }
+        std::vector<Seq> expected = want;
+        if (newest_first) std::reverse(expected.begin(), expected.end());
+        QCOMPARE(paged, expected);
+      }
+      for (Micros at = 95; at <= 2500; at += 37) {
+        Qty want_on_hand = 0;
+        for (const Row& r : rows)
+          if (r.location == location && r.ts <= at) want_on_hand = r.after;
+        DEPOT_ASSIGN_OR_FAIL(got, store->balanceAt(5, location, at));
+        QCOMPARE(got.on_hand, want_on_hand);
+      }
+    }
+    // New entries continue the migrated chains.
+    DEPOT_ASSIGN_OR_FAIL(r, store->recoverShard(shard, 0, 0));
+    ShardCommit sc;
+    sc.shard = shard;
+    sc.epoch = r.epoch;
+    sc.expected_last_seq = 700;
+    LedgerEntry e;
+    e.shard = shard;
+    e.seq = 701;
+    e.request_id = "after-migration";
+    e.kind = MovementKind::kReceive;
+    e.item = 5;
+    e.location = 3;
+    e.d_on_hand = 1;
+    e.on_hand_after = rows.back().after + 1;
+    e.ts = 5000;
+    sc.entries.push_back(e);
+    sc.balances.push_back(BalanceRow{5, 3, Balance{e.on_hand_after, 0}, 5000});
+    DEPOT_VERIFY_OK(store->commit(CommitBatch{{sc}}));
+    HistoryQuery newest;
+    newest.item = 5;
+    newest.location = 3;
+    newest.newest_first = true;
+    newest.limit = 2;
+    DEPOT_ASSIGN_OR_FAIL(latest, store->history(newest));
+    QCOMPARE(latest.size(), std::size_t{2});
+    QCOMPARE(latest[0].seq, Seq{701});
+    QCOMPARE(latest[1].seq, Seq{700});
   }
 
   void refusesNewerSchema() {

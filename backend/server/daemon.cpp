@@ -98,6 +98,10 @@ int runDaemon(const DaemonConfig& config) {
     SqliteStore::Options storeOptions;
     storeOptions.path = dbPath;
     storeOptions.sync = parseSync(config.sync);
+    // Opening applies what the commit log holds and any schema upgrade
+    // (v4 -> v5 links ~8 s of history per million ledger entries): say so
+    // before a long, otherwise silent, wait.
+    logInfo("store_opening").kv("store", "sqlite").kv("path", dbPath);
     auto sqlite = SqliteStore::open(storeOptions);
     if (!sqlite.ok()) {
       logError("store_open_failed").kv("path", dbPath).kv("error", sqlite.status().ToString());

@@ -172,7 +172,7 @@ absl::Status verifyLedger(Store& store, VerifyReport& report) {
     report.add(VerifyMismatch{"missing_balance", shard, 0, item, location,
                               balanceText(r.balance.on_hand, r.balance.reserved), "no row"});
   }
-  return absl::OkStatus();
+  return store.verifyIndexes([&](IndexFinding finding) { report.add(std::move(finding)); });
 }
 
 }  // namespace depot

@@ -16,6 +16,9 @@
 //   balance_mismatch  the final replayed balance equals the balances table
 //   missing_balance   a replayed non-zero balance has no balances row
 //   extra_balance     a non-zero balances row has no ledger entries
+// and then the store's own checks of what it derives from the ledger for
+// reads (Store::verifyIndexes; SQLite: history_chain, history_head,
+// history_mark, sqlite_history.h).
 // A missing row and a zero row are treated alike (an engine may keep or drop
 // rows that return to zero). The replay follows the deltas (the ledger's
 // truth), so one corrupted delta also shows up in later after_mismatch and
@@ -34,15 +37,8 @@
 
 namespace depot {
 
-struct VerifyMismatch {
-  std::string check;  // one of the names above
-  ShardId shard = 0;
-  Seq seq = 0;  // 0 for table-level findings
-  ItemId item = 0;
-  LocationId location = 0;
-  std::string expected;
-  std::string actual;
-};
+// One finding: a check above or one of the store's own (IndexFinding).
+using VerifyMismatch = IndexFinding;
 
 struct VerifyReport {
   std::size_t max_details = 50;  // mismatches kept in `details` (all are counted)

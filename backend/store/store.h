@@ -87,6 +87,19 @@ struct StockRow {
   Micros updated_at = 0;
 };
 
+// A disagreement between what a store derives from its ledger for reads
+// and the ledger itself (Store::verifyIndexes; depotd --verify reports it
+// with the ledger checks).
+struct IndexFinding {
+  std::string check;
+  ShardId shard = 0;
+  Seq seq = 0;  // 0 for findings about a whole (item, location)
+  ItemId item = 0;
+  LocationId location = 0;
+  std::string expected;
+  std::string actual;
+};
+
 struct HistoryQuery {
   ItemId item = 0;
   std::optional<LocationId> location;  // none: every location of the item
@@ -194,6 +207,13 @@ class Store {
   // Shards holding a hold (open or closed) for `order_id`.
   virtual absl::StatusOr<std::vector<ShardId>> findOrderShards(const std::string& order_id) = 0;
   virtual absl::StatusOr<std::optional<CountRecord>> findCount(const std::string& count_id) = 0;
+  // Checks the structures the engine derives from the ledger for its reads
+  // against the ledger (SQLite: the history chains, their heads and marks);
+  // each disagreement goes to `found`. Non-OK only when the store cannot be
+  // read. An engine that derives nothing of its own checks nothing.
+  virtual absl::Status verifyIndexes(const std::function<void(IndexFinding)>& /*found*/) {
+    return absl::OkStatus();
+  }
   // Counts in `state`, oldest first.
   virtual absl::StatusOr<std::vector<CountRecord>> listCounts(CountState state, std::size_t limit) = 0;
 

@@ -5,6 +5,7 @@
 #include <string>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "store/sqlite/sqlite_rows.h"
 
 namespace depot::sqlite {
@@ -223,6 +224,116 @@ absl::Status registerHistoryFunctions(Db& db) {
         cat("registering depot_history_mark: ", sqlite3_errstr(rc)));
   }
   return absl::OkStatus();
+}
+
+absl::Status verifyChains(ReadPool::Lease& lease,
+                          const std::function<void(IndexFinding)>& found) {
+  static const std::string kLedgerSql =
+      "SELECT shard, seq, item, location, ts, prev_seq FROM ledger ORDER BY shard, seq";
+  static const std::string kMarkSql =
+      "SELECT 1 FROM history_marks WHERE item = ?1 AND location = ?2 AND ts = ?3 AND seq = ?4";
+  static const std::string kHeadsSql =
+      "SELECT b.item, b.location, b.last_seq, coalesce(i.shard, 0) FROM balances b "
+      "LEFT JOIN items i ON i.id = b.item";
+  static const std::string kMarksSql =
+      "SELECT m.item, m.location, m.ts, m.seq, coalesce(i.shard, 0), l.item, l.location, l.ts "
+      "FROM history_marks m LEFT JOIN items i ON i.id = m.item "
+      "LEFT JOIN ledger l ON l.shard = i.shard AND l.seq = m.seq";
+  const auto pairKey = [](std::int64_t item, std::int64_t location) {
+    return (static_cast<std::uint64_t>(item) << 32) | static_cast<std::uint32_t>(location);
+  };
+  struct Newest {
+    Seq seq = 0;
+    ShardId shard = 0;
+  };
+  absl::flat_hash_map<std::uint64_t, Newest> newest;
+
+  auto ledger = lease.stmt(kLedgerSql);
+  if (!ledger.ok()) return ledger.status();
+  auto mark = lease.stmt(kMarkSql);
+  if (!mark.ok()) return mark.status();
+  {
+    Stmt::Scope scope(**ledger);
+    for (;;) {
+      auto row = (*ledger)->next("verifying history chains: reading the ledger");
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      const Stmt& r = **ledger;
+      const auto shard = static_cast<ShardId>(r.colInt(0));
+      const auto seq = static_cast<Seq>(r.colInt(1));
+      const std::int64_t item = r.colInt(2);
+      const std::int64_t location = r.colInt(3);
+      const Micros ts = r.colInt(4);
+      const auto prev = static_cast<Seq>(r.colInt(5));
+      Newest& n = newest[pairKey(item, location)];
+      const auto where = [&](const char* check, std::string expected, std::string actual) {
+        found(IndexFinding{check, shard, seq, static_cast<ItemId>(item),
+                           static_cast<LocationId>(location), std::move(expected),
+                           std::move(actual)});
+      };
+      if (prev != n.seq) where("history_chain", cat("prev_seq=", n.seq), cat("prev_seq=", prev));
+      n = Newest{seq, shard};
+      if (isHistoryMark(seq)) {
+        Stmt::Scope mark_scope(**mark);
+        (*mark)->bindInt(1, item);
+        (*mark)->bindInt(2, location);
+        (*mark)->bindInt(3, ts);
+        (*mark)->bindInt(4, static_cast<std::int64_t>(seq));
+        auto hit = (*mark)->next("verifying history marks");
+        if (!hit.ok()) return hit.status();
+        if (!*hit) where("history_mark", cat("a mark at ts=", ts), "no mark");
+      }
+    }
+  }
+
+  auto heads = lease.stmt(kHeadsSql);
+  if (!heads.ok()) return heads.status();
+  {
+    Stmt::Scope scope(**heads);
+    for (;;) {
+      auto row = (*heads)->next("verifying history heads");
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      const Stmt& r = **heads;
+      const std::uint64_t key = pairKey(r.colInt(0), r.colInt(1));
+      const auto last = static_cast<Seq>(r.colInt(2));
+      Seq want = 0;
+      if (auto it = newest.find(key); it != newest.end()) {
+        want = it->second.seq;
+        newest.erase(it);  // what is left has no balances row
+      }
+      if (last != want) {
+        found(IndexFinding{"history_head", static_cast<ShardId>(r.colInt(3)), 0,
+                           static_cast<ItemId>(r.colInt(0)), static_cast<LocationId>(r.colInt(1)),
+                           cat("last_seq=", want), cat("last_seq=", last)});
+      }
+    }
+  }
+  for (const auto& [key, n] : newest) {
+    found(IndexFinding{"history_head", n.shard, 0, static_cast<ItemId>(key >> 32),
+                       static_cast<LocationId>(key & 0xffffffffu), cat("last_seq=", n.seq),
+                       "no balances row"});
+  }
+
+  auto marks = lease.stmt(kMarksSql);
+  if (!marks.ok()) return marks.status();
+  Stmt::Scope scope(**marks);
+  for (;;) {
+    auto row = (*marks)->next("verifying history marks: reading the marks");
+    if (!row.ok()) return row.status();
+    if (!*row) return absl::OkStatus();
+    const Stmt& r = **marks;
+    const auto seq = static_cast<Seq>(r.colInt(3));
+    const bool entry_matches = !r.colIsNull(5) && r.colInt(5) == r.colInt(0) &&
+                               r.colInt(6) == r.colInt(1) && r.colInt(7) == r.colInt(2);
+    if (!entry_matches || !isHistoryMark(seq)) {
+      found(IndexFinding{"history_mark", static_cast<ShardId>(r.colInt(4)), seq,
+                         static_cast<ItemId>(r.colInt(0)), static_cast<LocationId>(r.colInt(1)),
+                         entry_matches ? "no mark (seq is not a marked one)"
+                                       : "no mark (no such ledger entry)",
+                         cat("a mark at ts=", r.colInt(2))});
+    }
+  }
 }
 
 absl::StatusOr<std::vector<LedgerEntry>> readChain(ReadPool::Lease& lease, ShardId shard,

@@ -21,6 +21,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <vector>
 
@@ -60,5 +61,15 @@ absl::StatusOr<std::vector<LedgerEntry>> readChain(ReadPool::Lease& lease, Shard
                                                    ItemId item, LocationId location,
                                                    const ChainBounds& bounds, bool newest_first,
                                                    std::size_t limit);
+
+// Checks every chain, head and mark against the ledger, inside the caller's
+// read transaction on `lease`:
+//   history_chain  an entry's prev_seq is the previous entry of its
+//                  (item, location) in seq order (0 for the first)
+//   history_head   balances.last_seq is the pair's newest entry (0 for none)
+//   history_mark   history_marks holds exactly the entries whose seq
+//                  isHistoryMark, with their (item, location, ts)
+absl::Status verifyChains(ReadPool::Lease& lease,
+                          const std::function<void(IndexFinding)>& found);
 
 }  // namespace depot::sqlite

@@ -134,6 +134,7 @@ class SqliteStore final : public Store {
   absl::Status scanBalances(const std::function<bool(const BalanceRow&)>& fn) override;
   absl::StatusOr<std::array<Seq, kShardCount>> lastSeqs() override;
   absl::StatusOr<std::vector<ShardId>> findOrderShards(const std::string& order_id) override;
+  absl::Status verifyIndexes(const std::function<void(IndexFinding)>& found) override;
   absl::StatusOr<std::optional<CountRecord>> findCount(const std::string& count_id) override;
   absl::StatusOr<std::vector<CountRecord>> listCounts(CountState state, std::size_t limit) override;
 

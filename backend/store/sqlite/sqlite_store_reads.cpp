@@ -503,6 +503,16 @@ absl::StatusOr<std::vector<ShardId>> SqliteStore::findOrderShards(const std::str
   return shards;
 }
 
+absl::Status SqliteStore::verifyIndexes(const std::function<void(IndexFinding)>& found) {
+  if (auto st = awaitApplied(); !st.ok()) return st;
+  auto lease = m_readers->acquire();
+  // One snapshot: chains, heads and marks are compared as of one commit.
+  auto txn = sqlite::Txn::begin(lease.db(), sqlite::Txn::Mode::kDeferred, "verifyIndexes");
+  if (!txn.ok()) return txn.status();
+  if (auto st = sqlite::verifyChains(lease, found); !st.ok()) return st;
+  return txn->commit();
+}
+
 absl::StatusOr<std::optional<CountRecord>> SqliteStore::findCount(const std::string& count_id) {
   if (auto st = awaitApplied(); !st.ok()) return st;
   static const std::string kSql =

@@ -189,13 +189,45 @@ class TestLedgerVerifier : public QObject {
                    "INSERT INTO balances(item, location, on_hand, reserved, last_ts) VALUES(" +
                    q(f.itemB) + ", " + q(f.loc2) + ", 4, 0, 0)");
     const auto r = verify(f);
-    QCOMPARE(r.mismatches, std::uint64_t{2});
+    // The deleted row also headed B's history chain at loc1.
+    QCOMPARE(r.mismatches, std::uint64_t{3});
+    QVERIFY2(hasLine(r, "check=history_head shard=" + q(f.shardB) + " seq=0 item=" + q(f.itemB) +
+                            "(SKU-B) location=" + q(f.loc1) +
+                            "(east/A1) expected=last_seq=1 actual=no balances row"),
+             r.format().c_str());
     QVERIFY2(hasLine(r, "check=missing_balance shard=" + q(f.shardB) + " seq=0 item=" + q(f.itemB) +
                             "(SKU-B) location=" + q(f.loc1) +
                             "(east/A1) expected=on_hand=5,reserved=0 actual=no row"),
              r.format().c_str());
     QVERIFY2(hasLine(r, "check=extra_balance shard=" + q(f.shardB) + " seq=0 item=" + q(f.itemB) +
                             "(SKU-B) location=" + q(f.loc2) + "(east/A2)"),
+             r.format().c_str());
+  }
+
+  // The SQLite store's history chains, heads and marks (sqlite_history.h).
+  void historyIndexCorruptionIsNamed() {
+    Fixture f;
+    populate(f);
+    corrupt(f, "UPDATE ledger SET prev_seq = 0 WHERE shard = " + q(f.shardA) +
+                   " AND seq = 3;"
+                   "UPDATE balances SET last_seq = 7 WHERE item = " +
+                   q(f.itemB) + ";" + "INSERT INTO history_marks(item, location, ts, seq) VALUES(" +
+                   q(f.itemB) + ", " + q(f.loc1) + ", 5, 999)");
+    const auto r = verify(f);
+    QCOMPARE(r.by_check.at("history_chain"), std::uint64_t{1});
+    QCOMPARE(r.by_check.at("history_head"), std::uint64_t{1});
+    QCOMPARE(r.by_check.at("history_mark"), std::uint64_t{1});
+    QCOMPARE(r.mismatches, std::uint64_t{3});
+    QVERIFY2(hasLine(r, "check=history_chain shard=" + q(f.shardA) + " seq=3 item=" + q(f.itemA)),
+             r.format().c_str());
+    QVERIFY2(hasLine(r, "actual=prev_seq=0"), r.format().c_str());
+    QVERIFY2(hasLine(r, "check=history_head shard=" + q(f.shardB) + " seq=0 item=" + q(f.itemB) +
+                            "(SKU-B) location=" + q(f.loc1) +
+                            "(east/A1) expected=last_seq=1 actual=last_seq=7"),
+             r.format().c_str());
+    QVERIFY2(hasLine(r, "check=history_mark shard=" + q(f.shardB) + " seq=999 item=" +
+                            q(f.itemB) + "(SKU-B) location=" + q(f.loc1) +
+                            "(east/A1) expected=no mark (no such ledger entry) actual=a mark at ts=5"),
              r.format().c_str());
   }
 

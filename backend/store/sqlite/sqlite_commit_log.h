@@ -4,7 +4,7 @@
 // CommitBatch, sqlite_codec.h) to this log, a separate SQLite file
 // (`<store>-commits`) holding nothing else: one B-tree append and one WAL
 // fsync per commit, however many rows the batch touches. The store's tables
-// (ledger, balances, its index, requests, holds, counts) are brought up to
+// (ledger with its history marks, balances, requests, holds, counts) are brought up to
 // date from the records afterwards, in large transactions (SqliteStore's
 // applier), which is where the random-position B-tree writes are paid, once
 // per many commits. A record is dropped once the store's tables durably say

@@ -8,7 +8,7 @@
 // and benchmarks only.
 //
 // The applier: a background thread folds committed log records into the
-// tables (ledger and its index, balances, requests, holds, counts) in large
+// tables (ledger with its history marks, balances, requests, holds, counts) in large
 // transactions that also record meta.applied_log_id, then drops the applied
 // records. open() first applies whatever a crash left in the log. Reads of
 // ledger-derived data wait until every commit acknowledged before the read

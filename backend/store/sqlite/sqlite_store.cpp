@@ -47,7 +47,6 @@ struct Writer {
   Stmt ledger_put;
   Stmt balance_put;
   Stmt balance_last_seq_get;
-  Stmt balance_last_seq_put;
   Stmt history_mark_put;
   Stmt request_put;
   Stmt hold_put;
@@ -89,8 +88,6 @@ struct Writer {
                                    "last_seq = max(last_seq, excluded.last_seq)")},
         {&balance_last_seq_get,
          "SELECT last_seq FROM balances WHERE item = ?1 AND location = ?2"},
-        {&balance_last_seq_put,
-         "UPDATE balances SET last_seq = max(last_seq, ?3) WHERE item = ?1 AND location = ?2"},
         {&history_mark_put,
          "INSERT INTO history_marks(item, location, ts, seq) VALUES(?1, ?2, ?3, ?4)"},
         {&request_put, "INSERT INTO requests(shard, max_ts, records) VALUES(?1, ?2, ?3)"},
@@ -697,7 +694,13 @@ absl::Status SqliteStore::applyRecords(const std::vector<LogRecord>& records) {
   std::array<bool, kShardCount> touched{};
   // Only the final value of each balance row is written, in key order:
   // the map's key (item << 32 | location) orders as the table's.
-  absl::btree_map<std::uint64_t, BalanceRow> balances;
+  // With each row goes its chain head (sqlite_history.h): the newest entry
+  // of the pair in this round, 0 if none.
+  struct BalanceWrite {
+    BalanceRow row;
+    Seq last_seq = 0;
+  };
+  absl::btree_map<std::uint64_t, BalanceWrite> balances;
   // Ledger rows are appends at the end of their shard's range (256
   // insertion points, all cached). The history chains (sqlite_history.h)
   // are linked in (item, location, seq) order: each balance's entries of the
@@ -718,7 +721,7 @@ absl::Status SqliteStore::applyRecords(const std::vector<LogRecord>& records) {
         touched[sc.shard] = true;
       }
       for (const BalanceRow& b : sc.balances)
-        balances[(std::uint64_t{b.item} << 32) | b.location] = b;
+        balances[(std::uint64_t{b.item} << 32) | b.location].row = b;
       if (!sc.requests.empty()) {
         // One row per ShardCommit, as the records' ts share the commit's
         // time: pruning by max_ts then drops exactly the expired records.
@@ -749,14 +752,14 @@ absl::Status SqliteStore::applyRecords(const std::vector<LogRecord>& records) {
       }
     }
   }
-  // prev[i] is the seq of the entry before entries[i] in its chain;
-  // last_seq the newest entry of each balance in this round.
+  // prev[i] is the seq of the entry before entries[i] in its chain. The
+  // newest entry of each pair heads its chain; a pair whose balance row the
+  // round does not carry gets one from that entry's after-values (what the
+  // balance is after it), so no chain is left without a head.
   std::sort(entries.begin(), entries.end(), [](const LedgerEntry* a, const LedgerEntry* b) {
     return std::tie(a->item, a->location, a->seq) < std::tie(b->item, b->location, b->seq);
   });
   std::vector<Seq> prev(entries.size());
-  absl::flat_hash_map<std::uint64_t, Seq> last_seq;
-  last_seq.reserve(entries.size());
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const LedgerEntry& e = *entries[i];
     if (i > 0 && entries[i - 1]->item == e.item && entries[i - 1]->location == e.location) {
@@ -769,7 +772,16 @@ absl::Status SqliteStore::applyRecords(const std::vector<LogRecord>& records) {
       if (!row.ok()) return withContext(row.status(), sqlite::cat("item ", e.item));
       prev[i] = *row ? static_cast<Seq>(w.balance_last_seq_get.colInt(0)) : Seq{0};
     }
-    last_seq[(std::uint64_t{e.item} << 32) | e.location] = e.seq;
+    const bool newest_of_pair = i + 1 == entries.size() || entries[i + 1]->item != e.item ||
+                                entries[i + 1]->location != e.location;
+    if (newest_of_pair) {
+      auto [it, added] = balances.try_emplace((std::uint64_t{e.item} << 32) | e.location);
+      if (added) {
+        it->second.row =
+            BalanceRow{e.item, e.location, Balance{e.on_hand_after, e.reserved_after}, e.ts};
+      }
+      it->second.last_seq = e.seq;
+    }
     if (sqlite::isHistoryMark(e.seq)) {
       Stmt::Scope scope(w.history_mark_put);
       w.history_mark_put.bindInt(1, e.item);
@@ -798,23 +810,10 @@ absl::Status SqliteStore::applyRecords(const std::vector<LogRecord>& records) {
   }
   for (const auto& [key, b] : balances) {
     Stmt::Scope scope(w.balance_put);
-    sqlite::bindBalanceRow(w.balance_put, b);
-    auto newest = last_seq.find(key);
-    w.balance_put.bindInt(6, newest == last_seq.end() ? 0 : static_cast<std::int64_t>(newest->second));
+    sqlite::bindBalanceRow(w.balance_put, b.row);
+    w.balance_put.bindInt(6, static_cast<std::int64_t>(b.last_seq));
     if (auto st = w.balance_put.run("writing a balance"); !st.ok()) {
-      return withContext(st, sqlite::cat("item ", b.item, " location ", b.location));
-    }
-    if (newest != last_seq.end()) last_seq.erase(newest);
-  }
-  // Entries whose balance row is not in the round (the engines send one
-  // with every entry; this keeps the chain's head right if one did not).
-  for (const auto& [key, seq] : last_seq) {
-    Stmt::Scope scope(w.balance_last_seq_put);
-    w.balance_last_seq_put.bindInt(1, static_cast<std::int64_t>(key >> 32));
-    w.balance_last_seq_put.bindInt(2, static_cast<std::int64_t>(key & 0xffffffffu));
-    w.balance_last_seq_put.bindInt(3, static_cast<std::int64_t>(seq));
-    if (auto st = w.balance_last_seq_put.run("recording a balance's newest entry"); !st.ok()) {
-      return st;
+      return withContext(st, sqlite::cat("item ", b.row.item, " location ", b.row.location));
     }
   }
   for (ShardId s = 0; s < kShardCount; ++s) {

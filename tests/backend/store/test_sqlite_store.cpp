@@ -794,6 +794,52 @@ class TestSqliteStore : public QObject {
     QCOMPARE(latest[1].seq, Seq{700});
   }
 
+  // A commit whose entries come without their balance row (the engines send
+  // one, but the store does not rely on it): the newest entry's after-values
+  // become the row, so the pair's history chain has its head.
+  void entriesWithoutBalanceRowsKeepTheirHistory() {
+    auto store = openStore(freshPath());
+    QVERIFY(store);
+    Item item;
+    item.sku = "NO-ROW-1";
+    DEPOT_ASSIGN_OR_FAIL(items, store->upsertItems({item}));
+    DEPOT_ASSIGN_OR_FAIL(locations, store->upsertLocations({Location{0, "east", "A-01"}}));
+    const Item& it = items[0];
+    const LocationId loc = locations[0].id;
+    DEPOT_ASSIGN_OR_FAIL(r, store->recoverShard(it.shard, 0, 0));
+    ShardCommit sc;
+    sc.shard = it.shard;
+    sc.epoch = r.epoch;
+    sc.expected_last_seq = r.last_seq;
+    for (Qty i = 1; i <= 2; ++i) {
+      LedgerEntry e;
+      e.shard = it.shard;
+      e.seq = r.last_seq + static_cast<Seq>(i);
+      e.request_id = "no-row-" + std::to_string(i);
+      e.kind = MovementKind::kReceive;
+      e.item = it.id;
+      e.location = loc;
+      e.d_on_hand = 5;
+      e.on_hand_after = 5 * i;
+      e.ts = 100 * i;
+      sc.entries.push_back(e);
+    }
+    DEPOT_VERIFY_OK(store->commit(CommitBatch{{sc}}));
+    HistoryQuery q;
+    q.item = it.id;
+    q.location = loc;
+    q.limit = 10;
+    q.newest_first = true;
+    DEPOT_ASSIGN_OR_FAIL(history, store->history(q));
+    QCOMPARE(history.size(), std::size_t{2});
+    QCOMPARE(history[0].seq, r.last_seq + 2);
+    DEPOT_ASSIGN_OR_FAIL(at, store->balanceAt(it.id, loc, 150));
+    QCOMPARE(at.on_hand, Qty{5});
+    DEPOT_ASSIGN_OR_FAIL(after, store->recoverShard(it.shard, 0, 0));
+    QCOMPARE(after.balances.size(), std::size_t{1});
+    QCOMPARE(after.balances[0].balance.on_hand, Qty{10});
+  }
+
   void refusesNewerSchema() {
     const std::string path = freshPath();
     QVERIFY(openStore(path));

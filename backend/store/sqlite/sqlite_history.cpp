@@ -49,39 +49,48 @@ class Chain {
   absl::StatusOr<Link> fetch(Seq seq) {
     static const std::string kSql = cat("SELECT ", kLedgerColumns,
                                         ", prev_seq FROM ledger WHERE shard = ?1 AND seq = ?2");
-    auto stmt = m_lease.stmt(kSql);
-    if (!stmt.ok()) return stmt.status();
-    Stmt::Scope scope(**stmt);
-    (*stmt)->bindInt(1, m_shard);
-    (*stmt)->bindInt(2, static_cast<std::int64_t>(seq));
-    auto row = (*stmt)->next("history: reading a ledger entry");
-    if (!row.ok()) return row.status();
-    if (!*row) {
+    std::optional<Link> link;
+    auto st = forEachRow(
+        m_lease, kSql, "history: reading a ledger entry",
+        [&](Stmt& q) {
+          q.bindInt(1, m_shard);
+          q.bindInt(2, static_cast<std::int64_t>(seq));
+        },
+        [&](const Stmt& r) {
+          link = Link{readLedgerEntry(r), static_cast<Seq>(r.colInt(kLedgerColumnCount))};
+          return false;
+        });
+    if (!st.ok()) return st;
+    if (!link) {
       return absl::DataLossError(cat("history of item ", m_item, " at location ", m_location,
                                      ": the chain points at shard ", m_shard, " seq ", seq,
                                      ", which is not in the ledger"));
     }
-    Link link{readLedgerEntry(**stmt), static_cast<Seq>((*stmt)->colInt(kLedgerColumnCount))};
-    if (link.prev >= seq || link.entry.item != m_item || link.entry.location != m_location) {
+    if (link->prev >= seq || link->entry.item != m_item || link->entry.location != m_location) {
       return absl::DataLossError(cat("history of item ", m_item, " at location ", m_location,
                                      ": the ledger entry at shard ", m_shard, " seq ", seq,
-                                     " does not continue the chain (prev_seq ", link.prev, ")"));
+                                     " does not continue the chain (prev_seq ", link->prev, ")"));
     }
-    return link;
+    return *std::move(link);
   }
 
   // The newest entry's seq; 0 when the balance has none.
   absl::StatusOr<Seq> newest() {
     static const std::string kSql =
         "SELECT last_seq FROM balances WHERE item = ?1 AND location = ?2";
-    auto stmt = m_lease.stmt(kSql);
-    if (!stmt.ok()) return stmt.status();
-    Stmt::Scope scope(**stmt);
-    (*stmt)->bindInt(1, m_item);
-    (*stmt)->bindInt(2, m_location);
-    auto row = (*stmt)->next("history: reading the newest entry");
-    if (!row.ok()) return row.status();
-    return *row ? static_cast<Seq>((*stmt)->colInt(0)) : Seq{0};
+    Seq newest = 0;
+    auto st = forEachRow(
+        m_lease, kSql, "history: reading the newest entry",
+        [&](Stmt& q) {
+          q.bindInt(1, m_item);
+          q.bindInt(2, m_location);
+        },
+        [&](const Stmt& r) {
+          newest = static_cast<Seq>(r.colInt(0));
+          return false;
+        });
+    if (!st.ok()) return st;
+    return newest;
   }
 
   // Up to kMarkPage marks after (ts, seq), in (ts, seq) order.
@@ -90,20 +99,21 @@ class Chain {
         "SELECT ts, seq FROM history_marks WHERE item = ?1 AND location = ?2 "
         "AND (ts, seq) > (?3, ?4) ORDER BY ts, seq LIMIT ",
         kMarkPage);
-    auto stmt = m_lease.stmt(kSql);
-    if (!stmt.ok()) return stmt.status();
-    Stmt::Scope scope(**stmt);
-    (*stmt)->bindInt(1, m_item);
-    (*stmt)->bindInt(2, m_location);
-    (*stmt)->bindInt(3, ts);
-    (*stmt)->bindInt(4, static_cast<std::int64_t>(std::min<Seq>(seq, kMaxSqlInt)));
     std::vector<Mark> marks;
-    for (;;) {
-      auto row = (*stmt)->next("history: reading marks");
-      if (!row.ok()) return row.status();
-      if (!*row) return marks;
-      marks.push_back(Mark{(*stmt)->colInt(0), static_cast<Seq>((*stmt)->colInt(1))});
-    }
+    auto st = forEachRow(
+        m_lease, kSql, "history: reading marks",
+        [&](Stmt& q) {
+          q.bindInt(1, m_item);
+          q.bindInt(2, m_location);
+          q.bindInt(3, ts);
+          q.bindInt(4, static_cast<std::int64_t>(std::min<Seq>(seq, kMaxSqlInt)));
+        },
+        [&](const Stmt& r) {
+          marks.push_back(Mark{r.colInt(0), static_cast<Seq>(r.colInt(1))});
+          return true;
+        });
+    if (!st.ok()) return st;
+    return marks;
   }
 
  private:
@@ -230,110 +240,105 @@ absl::Status verifyChains(ReadPool::Lease& lease,
                           const std::function<void(IndexFinding)>& found) {
   static const std::string kLedgerSql =
       "SELECT shard, seq, item, location, ts, prev_seq FROM ledger ORDER BY shard, seq";
-  static const std::string kMarkSql =
-      "SELECT 1 FROM history_marks WHERE item = ?1 AND location = ?2 AND ts = ?3 AND seq = ?4";
   static const std::string kHeadsSql =
       "SELECT b.item, b.location, b.last_seq, coalesce(i.shard, 0) FROM balances b "
       "LEFT JOIN items i ON i.id = b.item";
   static const std::string kMarksSql =
-      "SELECT m.item, m.location, m.ts, m.seq, coalesce(i.shard, 0), l.item, l.location, l.ts "
-      "FROM history_marks m LEFT JOIN items i ON i.id = m.item "
-      "LEFT JOIN ledger l ON l.shard = i.shard AND l.seq = m.seq";
-  const auto pairKey = [](std::int64_t item, std::int64_t location) {
-    return (static_cast<std::uint64_t>(item) << 32) | static_cast<std::uint32_t>(location);
+      "SELECT m.item, m.location, m.ts, m.seq, coalesce(i.shard, 0) "
+      "FROM history_marks m LEFT JOIN items i ON i.id = m.item";
+  // (item, location) as one 64-bit key, as the store's own maps do.
+  const auto key = [](std::uint64_t item, std::uint64_t location) {
+    return (item << 32) | location;
   };
+  const auto finding = [&](const char* check, ShardId shard, Seq seq, std::int64_t item,
+                           std::int64_t location, std::string expected, std::string actual) {
+    found(IndexFinding{check, shard, seq, static_cast<ItemId>(item),
+                       static_cast<LocationId>(location), std::move(expected), std::move(actual)});
+  };
+  // Per (item, location): the newest entry so far. Per (shard, seq) of a
+  // marked entry: the mark it needs, ticked off by the marks scan.
   struct Newest {
     Seq seq = 0;
     ShardId shard = 0;
   };
+  struct WantedMark {
+    std::int64_t item = 0;
+    std::int64_t location = 0;
+    Micros ts = 0;
+  };
   absl::flat_hash_map<std::uint64_t, Newest> newest;
+  absl::flat_hash_map<std::pair<ShardId, Seq>, WantedMark> wanted_marks;
 
-  auto ledger = lease.stmt(kLedgerSql);
-  if (!ledger.ok()) return ledger.status();
-  auto mark = lease.stmt(kMarkSql);
-  if (!mark.ok()) return mark.status();
-  {
-    Stmt::Scope scope(**ledger);
-    for (;;) {
-      auto row = (*ledger)->next("verifying history chains: reading the ledger");
-      if (!row.ok()) return row.status();
-      if (!*row) break;
-      const Stmt& r = **ledger;
-      const auto shard = static_cast<ShardId>(r.colInt(0));
-      const auto seq = static_cast<Seq>(r.colInt(1));
-      const std::int64_t item = r.colInt(2);
-      const std::int64_t location = r.colInt(3);
-      const Micros ts = r.colInt(4);
-      const auto prev = static_cast<Seq>(r.colInt(5));
-      Newest& n = newest[pairKey(item, location)];
-      const auto where = [&](const char* check, std::string expected, std::string actual) {
-        found(IndexFinding{check, shard, seq, static_cast<ItemId>(item),
-                           static_cast<LocationId>(location), std::move(expected),
-                           std::move(actual)});
-      };
-      if (prev != n.seq) where("history_chain", cat("prev_seq=", n.seq), cat("prev_seq=", prev));
-      n = Newest{seq, shard};
-      if (isHistoryMark(seq)) {
-        Stmt::Scope mark_scope(**mark);
-        (*mark)->bindInt(1, item);
-        (*mark)->bindInt(2, location);
-        (*mark)->bindInt(3, ts);
-        (*mark)->bindInt(4, static_cast<std::int64_t>(seq));
-        auto hit = (*mark)->next("verifying history marks");
-        if (!hit.ok()) return hit.status();
-        if (!*hit) where("history_mark", cat("a mark at ts=", ts), "no mark");
-      }
-    }
-  }
+  auto st = forEachRow(
+      lease, kLedgerSql, "verifying history chains: reading the ledger", [](Stmt&) {},
+      [&](const Stmt& r) {
+        const auto shard = static_cast<ShardId>(r.colInt(0));
+        const auto seq = static_cast<Seq>(r.colInt(1));
+        const std::int64_t item = r.colInt(2);
+        const std::int64_t location = r.colInt(3);
+        const auto prev = static_cast<Seq>(r.colInt(5));
+        Newest& n =
+            newest[key(static_cast<std::uint64_t>(item), static_cast<std::uint32_t>(location))];
+        if (prev != n.seq) {
+          finding("history_chain", shard, seq, item, location, cat("prev_seq=", n.seq),
+                  cat("prev_seq=", prev));
+        }
+        n = Newest{seq, shard};
+        if (isHistoryMark(seq)) wanted_marks[{shard, seq}] = WantedMark{item, location, r.colInt(4)};
+        return true;
+      });
+  if (!st.ok()) return st;
 
-  auto heads = lease.stmt(kHeadsSql);
-  if (!heads.ok()) return heads.status();
-  {
-    Stmt::Scope scope(**heads);
-    for (;;) {
-      auto row = (*heads)->next("verifying history heads");
-      if (!row.ok()) return row.status();
-      if (!*row) break;
-      const Stmt& r = **heads;
-      const std::uint64_t key = pairKey(r.colInt(0), r.colInt(1));
-      const auto last = static_cast<Seq>(r.colInt(2));
-      Seq want = 0;
-      if (auto it = newest.find(key); it != newest.end()) {
-        want = it->second.seq;
-        newest.erase(it);  // what is left has no balances row
-      }
-      if (last != want) {
-        found(IndexFinding{"history_head", static_cast<ShardId>(r.colInt(3)), 0,
-                           static_cast<ItemId>(r.colInt(0)), static_cast<LocationId>(r.colInt(1)),
-                           cat("last_seq=", want), cat("last_seq=", last)});
-      }
-    }
-  }
-  for (const auto& [key, n] : newest) {
-    found(IndexFinding{"history_head", n.shard, 0, static_cast<ItemId>(key >> 32),
-                       static_cast<LocationId>(key & 0xffffffffu), cat("last_seq=", n.seq),
-                       "no balances row"});
+  st = forEachRow(
+      lease, kHeadsSql, "verifying history heads", [](Stmt&) {},
+      [&](const Stmt& r) {
+        const auto last = static_cast<Seq>(r.colInt(2));
+        Seq want = 0;
+        auto it = newest.find(key(static_cast<std::uint64_t>(r.colInt(0)),
+                                  static_cast<std::uint32_t>(r.colInt(1))));
+        if (it != newest.end()) {
+          want = it->second.seq;
+          newest.erase(it);  // what is left has no balances row
+        }
+        if (last != want) {
+          finding("history_head", static_cast<ShardId>(r.colInt(3)), 0, r.colInt(0), r.colInt(1),
+                  cat("last_seq=", want), cat("last_seq=", last));
+        }
+        return true;
+      });
+  if (!st.ok()) return st;
+  for (const auto& [pair, n] : newest) {
+    finding("history_head", n.shard, 0, static_cast<std::int64_t>(pair >> 32),
+            static_cast<std::int64_t>(pair & 0xffffffffu), cat("last_seq=", n.seq),
+            "no balances row");
   }
 
-  auto marks = lease.stmt(kMarksSql);
-  if (!marks.ok()) return marks.status();
-  Stmt::Scope scope(**marks);
-  for (;;) {
-    auto row = (*marks)->next("verifying history marks: reading the marks");
-    if (!row.ok()) return row.status();
-    if (!*row) return absl::OkStatus();
-    const Stmt& r = **marks;
-    const auto seq = static_cast<Seq>(r.colInt(3));
-    const bool entry_matches = !r.colIsNull(5) && r.colInt(5) == r.colInt(0) &&
-                               r.colInt(6) == r.colInt(1) && r.colInt(7) == r.colInt(2);
-    if (!entry_matches || !isHistoryMark(seq)) {
-      found(IndexFinding{"history_mark", static_cast<ShardId>(r.colInt(4)), seq,
-                         static_cast<ItemId>(r.colInt(0)), static_cast<LocationId>(r.colInt(1)),
-                         entry_matches ? "no mark (seq is not a marked one)"
-                                       : "no mark (no such ledger entry)",
-                         cat("a mark at ts=", r.colInt(2))});
-    }
+  st = forEachRow(
+      lease, kMarksSql, "verifying history marks", [](Stmt&) {},
+      [&](const Stmt& r) {
+        const std::int64_t item = r.colInt(0);
+        const std::int64_t location = r.colInt(1);
+        const Micros ts = r.colInt(2);
+        const auto seq = static_cast<Seq>(r.colInt(3));
+        const auto shard = static_cast<ShardId>(r.colInt(4));
+        auto it = wanted_marks.find(std::pair{shard, seq});
+        if (it != wanted_marks.end() && it->second.item == item &&
+            it->second.location == location && it->second.ts == ts) {
+          wanted_marks.erase(it);
+        } else {
+          finding("history_mark", shard, seq, item, location,
+                  it == wanted_marks.end() ? "no mark (not a marked ledger entry)"
+                                           : "no mark (the entry is elsewhere)",
+                  cat("a mark at ts=", ts));
+        }
+        return true;
+      });
+  if (!st.ok()) return st;
+  for (const auto& [shard_seq, m] : wanted_marks) {
+    finding("history_mark", shard_seq.first, shard_seq.second, m.item, m.location,
+            cat("a mark at ts=", m.ts), "no mark");
   }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<LedgerEntry>> readChain(ReadPool::Lease& lease, ShardId shard,

@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -69,5 +70,23 @@ class ReadPool {
   std::condition_variable m_available;
   std::vector<Conn*> m_free ABSL_GUARDED_BY(m_mutex);
 };
+
+// Runs `sql` on the lease's connection: bind(stmt), then row(stmt) for each
+// result row until it returns false. Decoding errors are reported by the row
+// callback through its own captured status.
+template <typename Bind, typename Row>
+absl::Status forEachRow(ReadPool::Lease& lease, const std::string& sql, std::string_view what,
+                        Bind&& bind, Row&& row) {
+  auto prepared = lease.stmt(sql);
+  if (!prepared.ok()) return prepared.status();
+  Stmt& stmt = **prepared;
+  Stmt::Scope scope(stmt);
+  bind(stmt);
+  for (;;) {
+    auto has_row = stmt.next(what);
+    if (!has_row.ok()) return has_row.status();
+    if (!*has_row || !row(static_cast<const Stmt&>(stmt))) return absl::OkStatus();
+  }
+}
 
 }  // namespace depot::sqlite

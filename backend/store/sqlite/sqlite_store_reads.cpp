@@ -15,6 +15,7 @@ namespace depot {
 
 using sqlite::ReadPool;
 using sqlite::Stmt;
+using sqlite::forEachRow;
 
 namespace {
 
@@ -27,22 +28,18 @@ std::int64_t sqlLimit(std::size_t limit) {
       std::min<std::size_t>(limit, std::numeric_limits<std::int64_t>::max()));
 }
 
-// Runs `sql` on the lease's connection: bind(stmt), then row(stmt) for each
-// result row until it returns false. Decoding errors are reported by the row
-// callback through its own captured status.
-template <typename Bind, typename Row>
-absl::Status forEachRow(ReadPool::Lease& lease, const std::string& sql, std::string_view what,
-                        Bind&& bind, Row&& row) {
-  auto prepared = lease.stmt(sql);
-  if (!prepared.ok()) return prepared.status();
-  Stmt& stmt = **prepared;
-  Stmt::Scope scope(stmt);
-  bind(stmt);
-  for (;;) {
-    auto has_row = stmt.next(what);
-    if (!has_row.ok()) return has_row.status();
-    if (!*has_row || !row(static_cast<const Stmt&>(stmt))) return absl::OkStatus();
-  }
+// The shard of `item`; nullopt for an unknown item.
+absl::StatusOr<std::optional<ShardId>> itemShard(ReadPool::Lease& lease, ItemId item) {
+  static const std::string kSql = "SELECT shard FROM items WHERE id = ?1";
+  std::optional<ShardId> shard;
+  auto st = forEachRow(
+      lease, kSql, "reading the item's shard", [&](Stmt& s) { s.bindInt(1, item); },
+      [&](const Stmt& s) {
+        shard = static_cast<ShardId>(s.colInt(0));
+        return false;
+      });
+  if (!st.ok()) return st;
+  return shard;
 }
 
 // A statement assembled from optional clauses. Values are bound, never
@@ -277,7 +274,6 @@ absl::StatusOr<std::vector<LedgerEntry>> SqliteStore::history(const HistoryQuery
   if (auto st = awaitApplied(); !st.ok()) return st;
   // Each (item, location) is read along its chain (sqlite_history.h); over
   // every location of an item the chains are merged by seq.
-  static const std::string kShardSql = "SELECT shard FROM items WHERE id = ?1";
   static const std::string kAnchorSql = "SELECT ts FROM ledger WHERE shard = ?1 AND seq = ?2";
   static const std::string kLocationsSql =
       "SELECT location FROM balances WHERE item = ?1 ORDER BY location";
@@ -291,16 +287,11 @@ absl::StatusOr<std::vector<LedgerEntry>> SqliteStore::history(const HistoryQuery
   auto txn = sqlite::Txn::begin(lease.db(), sqlite::Txn::Mode::kDeferred, "history");
   if (!txn.ok()) return txn.status();
 
-  std::optional<ShardId> shard;
-  auto st = forEachRow(
-      lease, kShardSql, "history: reading the item's shard",
-      [&](Stmt& s) { s.bindInt(1, q.item); },
-      [&](const Stmt& s) {
-        shard = static_cast<ShardId>(s.colInt(0));
-        return false;
-      });
-  if (!st.ok()) return st;
-  if (!shard) return entries;  // an unknown item has no history
+  auto item_shard = itemShard(lease, q.item);
+  if (!item_shard.ok()) return item_shard.status();
+  if (!*item_shard) return entries;  // an unknown item has no history
+  const ShardId shard = **item_shard;
+  absl::Status st;
 
   // Paging anchor: the ts of the shard's entry at after_seq. ts never
   // decreases with seq within the shard, so it bounds where the chains'
@@ -311,7 +302,7 @@ absl::StatusOr<std::vector<LedgerEntry>> SqliteStore::history(const HistoryQuery
     st = forEachRow(
         lease, kAnchorSql, "history: reading the paging anchor",
         [&](Stmt& s) {
-          s.bindInt(1, *shard);
+          s.bindInt(1, shard);
           s.bindInt(2, after_seq);
         },
         [&](const Stmt& s) {
@@ -349,7 +340,7 @@ absl::StatusOr<std::vector<LedgerEntry>> SqliteStore::history(const HistoryQuery
   }
   for (LocationId location : locations) {
     auto chain =
-        sqlite::readChain(lease, *shard, q.item, location, bounds, q.newest_first, q.limit);
+        sqlite::readChain(lease, shard, q.item, location, bounds, q.newest_first, q.limit);
     if (!chain.ok()) return chain.status();
     entries.insert(entries.end(), std::make_move_iterator(chain->begin()),
                    std::make_move_iterator(chain->end()));
@@ -368,25 +359,17 @@ absl::StatusOr<std::vector<LedgerEntry>> SqliteStore::history(const HistoryQuery
 
 absl::StatusOr<Balance> SqliteStore::balanceAt(ItemId item, LocationId location, Micros at) {
   if (auto st = awaitApplied(); !st.ok()) return st;
-  static const std::string kShardSql = "SELECT shard FROM items WHERE id = ?1";
   Balance balance;
   auto lease = m_readers->acquire();
   auto txn = sqlite::Txn::begin(lease.db(), sqlite::Txn::Mode::kDeferred, "balanceAt");
   if (!txn.ok()) return txn.status();
-  std::optional<ShardId> shard;
-  auto st = forEachRow(
-      lease, kShardSql, "balanceAt: reading the item's shard",
-      [&](Stmt& s) { s.bindInt(1, item); },
-      [&](const Stmt& s) {
-        shard = static_cast<ShardId>(s.colInt(0));
-        return false;
-      });
-  if (!st.ok()) return st;
-  if (shard) {
+  auto shard = itemShard(lease, item);
+  if (!shard.ok()) return shard.status();
+  if (shard->has_value()) {
     // The newest entry at or before `at`.
     sqlite::ChainBounds bounds;
     if (at < std::numeric_limits<Micros>::max()) bounds.to = at + 1;
-    auto newest = sqlite::readChain(lease, *shard, item, location, bounds, true, 1);
+    auto newest = sqlite::readChain(lease, **shard, item, location, bounds, true, 1);
     if (!newest.ok()) return newest.status();
     if (!newest->empty()) {
       balance.on_hand = newest->front().on_hand_after;

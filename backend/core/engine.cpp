@@ -46,6 +46,47 @@ Engine::Engine(Store& store, const Clock& clock, Catalog& catalog, EventLog& eve
 
 Engine::~Engine() { stop(); }
 
+namespace {
+
+// Feeds Store::recoverBalances' rows of one thread's share of the shards
+// into their states. The rows come in item order, each to a random shard:
+// inserted one by one, every row would touch another shard's maps and miss
+// the cache. Gathered per shard and added in rounds of kRoundRows instead,
+// each shard's maps take their rows together (bounded transient memory).
+class ShareSink final : public BalanceSink {
+ public:
+  static constexpr std::size_t kRoundRows = 1 << 20;
+
+  ShareSink(std::vector<std::unique_ptr<ShardState>>& shards, std::function<bool(ShardId)> mine)
+      : m_shards(shards), m_mine(std::move(mine)), m_gathered(shards.size()) {}
+  bool wants(ShardId shard) const override { return m_mine(shard); }
+  void expect(ShardId shard, std::size_t items, std::size_t rows_estimate) override {
+    m_shards[shard]->expectBalances(items, rows_estimate);
+  }
+  void item(ShardId shard, std::span<const BalanceRow> rows) override {
+    auto& gathered = m_gathered[shard];
+    gathered.insert(gathered.end(), rows.begin(), rows.end());
+    m_rows += rows.size();
+    if (m_rows >= kRoundRows) flush();
+  }
+  void flush() {
+    for (std::size_t s = 0; s < m_gathered.size(); ++s) {
+      if (m_gathered[s].empty()) continue;
+      m_shards[s]->loadBalances(m_gathered[s]);
+      m_gathered[s].clear();
+    }
+    m_rows = 0;
+  }
+
+ private:
+  std::vector<std::unique_ptr<ShardState>>& m_shards;
+  std::function<bool(ShardId)> m_mine;
+  std::vector<std::vector<BalanceRow>> m_gathered;  // by shard
+  std::size_t m_rows = 0;
+};
+
+}  // namespace
+
 absl::Status Engine::recover(const std::function<absl::Status()>& await_catalog) {
   if (!m_options.own_all_shards) {
     // A cluster node: shards arrive by acquire(); watchers start from what
@@ -60,32 +101,45 @@ absl::Status Engine::recover(const std::function<absl::Status()>& await_catalog)
   // Shards are independent: load them on several threads (the store reads,
   // the map building and the idempotency records dominate a restart), then
   // re-derive alerts and expiries on one thread per writer (each writer's
-  // expiry queue is its own).
+  // expiry queue is its own). Where the store reads all balances in one
+  // pass, each thread takes a fixed share of the shards and then reads that
+  // share's balances in one pass of its own.
+  const unsigned threads =
+      std::clamp(std::thread::hardware_concurrency(), 2u, 8u);  // >= 2: I/O overlaps CPU
+  const bool one_pass = m_store.recoversBalancesInOnePass();
   Cursor committed{};
   std::atomic<ShardId> next{0};
   std::mutex failure_mutex;
   absl::Status failure;
-  auto loadShards = [&] {
-    for (ShardId s = next.fetch_add(1); s < kShardCount; s = next.fetch_add(1)) {
-      auto r = m_store.recoverShard(s, since, since);
-      if (!r.ok()) {
-        std::lock_guard lock(failure_mutex);
-        if (failure.ok())
-          failure = absl::Status(r.status().code(), absl::StrCat("recovering shard ", s, ": ",
-                                                                 r.status().message()));
-        return;
-      }
+  const auto fail = [&](const absl::Status& st, const std::string& what) {
+    std::lock_guard lock(failure_mutex);
+    if (failure.ok()) failure = absl::Status(st.code(), absl::StrCat(what, ": ", st.message()));
+  };
+  auto loadShare = [&](unsigned part) {
+    const auto mine = [&](ShardId s) { return s % threads == part; };
+    auto nextShard = [&](ShardId after) -> ShardId {
+      if (!one_pass) return next.fetch_add(1);
+      ShardId s = after;
+      while (s < kShardCount && !mine(s)) ++s;
+      return s;
+    };
+    for (ShardId s = nextShard(0); s < kShardCount; s = nextShard(s + 1)) {
+      auto r = m_store.recoverShard(s, since, since,
+                                    one_pass ? BalanceRows::kOmit : BalanceRows::kInclude);
+      if (!r.ok()) return fail(r.status(), absl::StrCat("recovering shard ", s));
       committed[s] = r->last_seq;
       m_shards[s]->load(std::move(*r));
       reportRequestsLoaded(*m_shards[s]);
     }
+    if (!one_pass) return;
+    ShareSink sink(m_shards, [&](ShardId s) { return mine(s); });
+    if (auto st = m_store.recoverBalances(sink); !st.ok()) return fail(st, "recovering balances");
+    sink.flush();
   };
-  const unsigned threads =
-      std::clamp(std::thread::hardware_concurrency(), 2u, 8u);  // >= 2: I/O overlaps CPU
   {
     std::vector<std::thread> pool;
-    for (unsigned i = 1; i < threads; ++i) pool.emplace_back(loadShards);
-    loadShards();
+    for (unsigned i = 1; i < threads; ++i) pool.emplace_back(loadShare, i);
+    loadShare(0);
     for (auto& t : pool) t.join();
   }
   if (!failure.ok()) return failure;

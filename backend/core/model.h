@@ -7,10 +7,12 @@
 #include <array>
 #include <charconv>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "absl/strings/cord.h"
 
@@ -146,6 +148,58 @@ struct RequestRecord {
   std::uint64_t fingerprint = 0;  // hash of the command's payload
   Outcome outcome;
   Micros ts = 0;
+};
+
+// Stable 64-bit FNV-1a over a canonical encoding of a command's payload: the
+// same payload gives the same fingerprint in every process and version.
+class Fingerprint {
+ public:
+  Fingerprint& add(std::string_view s);
+  Fingerprint& add(std::int64_t v);
+  std::uint64_t value() const { return m_h; }
+
+ private:
+  std::uint64_t m_h = 14695981039346656037ull;
+};
+
+struct RequestKey {
+  std::uint64_t fnv = 0;
+  std::uint64_t mixed = 0;
+  friend bool operator==(const RequestKey& a, const RequestKey& b) {
+    return a.fnv == b.fnv && a.mixed == b.mixed;
+  }
+  template <typename H>
+  friend H AbslHashValue(H h, const RequestKey& k) {
+    return H::combine(std::move(h), k.fnv, k.mixed);
+  }
+};
+RequestKey requestKey(std::string_view request_id);
+// requestKey(id).fnv alone: the RequestRegistry's key.
+std::uint64_t requestDigest(std::string_view request_id);
+
+// An idempotency record as the shard keeps it in memory: the outcome in
+// compact form (no heap allocation for the usual one-balance answer; the
+// message only for refusals). This is the largest per-request structure of
+// the idempotency window: ~72 bytes plus the 16-byte key.
+struct RememberedRequest {
+  std::uint64_t fingerprint = 0;
+  Micros ts = 0;
+  Seq first_seq = 0;
+  std::uint32_t entries = 0;
+  absl::StatusCode code = absl::StatusCode::kOk;
+  absl::InlinedVector<std::pair<LocationId, Balance>, 1> after;
+  std::unique_ptr<const std::string> message;  // refusals only
+
+  static RememberedRequest of(std::uint64_t fingerprint, Micros ts, const Outcome& outcome);
+  Outcome outcome() const;
+};
+
+// An idempotency record as a restart recovers it (ShardRecovery): the key of
+// its request id instead of the id, the outcome in the compact form the
+// shard keeps. A restart recovers millions of these.
+struct RecoveredRequest {
+  RequestKey key;
+  RememberedRequest remembered;
 };
 
 enum class HoldState : std::uint8_t { kOpen = 1, kCommitted = 2, kReleased = 3, kExpired = 4 };

@@ -20,55 +20,6 @@ bool addOverflows(Qty a, Qty b) { return b > 0 && a > kMaxBalance - b; }
 
 }  // namespace
 
-std::uint64_t requestDigest(std::string_view request_id) {
-  return Fingerprint().add(request_id).value();
-}
-
-RequestKey requestKey(std::string_view request_id) {
-  return RequestKey{requestDigest(request_id), absl::Hash<std::string_view>{}(request_id)};
-}
-
-RememberedRequest RememberedRequest::of(std::uint64_t fingerprint, Micros ts,
-                                        const Outcome& outcome) {
-  RememberedRequest r;
-  r.fingerprint = fingerprint;
-  r.ts = ts;
-  r.first_seq = outcome.first_seq;
-  r.entries = outcome.entries;
-  r.code = outcome.code;
-  r.after.assign(outcome.after.begin(), outcome.after.end());
-  if (!outcome.message.empty()) r.message = std::make_unique<const std::string>(outcome.message);
-  return r;
-}
-
-Outcome RememberedRequest::outcome() const {
-  Outcome o;
-  o.code = code;
-  if (message) o.message = *message;
-  o.first_seq = first_seq;
-  o.entries = entries;
-  o.after.assign(after.begin(), after.end());
-  return o;
-}
-
-Fingerprint& Fingerprint::add(std::string_view s) {
-  add(static_cast<std::int64_t>(s.size()));
-  for (unsigned char c : s) {
-    m_h ^= c;
-    m_h *= 1099511628211ull;
-  }
-  return *this;
-}
-
-Fingerprint& Fingerprint::add(std::int64_t v) {
-  auto u = static_cast<std::uint64_t>(v);
-  for (int i = 0; i < 8; ++i) {
-    m_h ^= (u >> (i * 8)) & 0xff;
-    m_h *= 1099511628211ull;
-  }
-  return *this;
-}
-
 // ---------------------------------------------------------------- ShardState
 
 void ShardState::load(ShardRecovery r) {
@@ -87,24 +38,8 @@ void ShardState::load(ShardRecovery r) {
   std::size_t item_count = 0;
   for (std::size_t i = 0; i < r.balances.size(); ++i)
     item_count += i == 0 || r.balances[i].item != r.balances[i - 1].item;
-  balances.reserve(r.balances.size());
-  item_locations.reserve(item_count);
-  totals.reserve(item_count);
-  for (std::size_t i = 0; i < r.balances.size();) {
-    const ItemId item = r.balances[i].item;
-    std::size_t end = i;
-    while (end < r.balances.size() && r.balances[end].item == item) ++end;
-    auto& locations = item_locations[item];
-    locations.reserve(locations.size() + (end - i));
-    auto& t = totals[item];
-    for (; i < end; ++i) {
-      const BalanceRow& row = r.balances[i];
-      balances[balanceKey(row.item, row.location)] = BalanceCell{row.balance, row.last_ts};
-      locations.push_back(row.location);
-      t.on_hand += row.balance.on_hand;
-      t.reserved += row.balance.reserved;
-    }
-  }
+  expectBalances(item_count, r.balances.size());
+  loadBalances(r.balances);
   holds.clear();
   for (auto& h : r.holds) holds[h.order_id] = std::move(h);
   pending.clear();
@@ -113,15 +48,39 @@ void ShardState::load(ShardRecovery r) {
   request_order.clear();
   // The window queue needs ts order; the store's order (commit order) is
   // nearly always it already, so the sort is skipped then.
-  const auto by_ts = [](const RequestRecord& a, const RequestRecord& b) { return a.ts < b.ts; };
+  const auto by_ts = [](const RecoveredRequest& a, const RecoveredRequest& b) {
+    return a.remembered.ts < b.remembered.ts;
+  };
   if (!std::is_sorted(r.requests.begin(), r.requests.end(), by_ts))
     std::stable_sort(r.requests.begin(), r.requests.end(), by_ts);
   requests.reserve(r.requests.size());
-  for (const auto& rec : r.requests) {
-    const RequestKey key = requestKey(rec.request_id);
-    if (requests.insert_or_assign(key, RememberedRequest::of(rec.fingerprint, rec.ts, rec.outcome))
-            .second)
-      request_order.push_back(key);
+  for (auto& rec : r.requests) {
+    if (requests.insert_or_assign(rec.key, std::move(rec.remembered)).second)
+      request_order.push_back(rec.key);
+  }
+}
+
+void ShardState::expectBalances(std::size_t items, std::size_t rows) {
+  balances.reserve(balances.size() + rows);
+  item_locations.reserve(item_locations.size() + items);
+  totals.reserve(totals.size() + items);
+}
+
+void ShardState::loadBalances(std::span<const BalanceRow> rows) {
+  for (std::size_t i = 0; i < rows.size();) {
+    const ItemId item = rows[i].item;
+    std::size_t end = i + 1;
+    while (end < rows.size() && rows[end].item == item) ++end;
+    auto& locations = item_locations[item];
+    locations.reserve(locations.size() + (end - i));
+    auto& t = totals[item];
+    for (; i < end; ++i) {
+      const BalanceRow& row = rows[i];
+      balances[balanceKey(row.item, row.location)] = BalanceCell{row.balance, row.last_ts};
+      locations.push_back(row.location);
+      t.on_hand += row.balance.on_hand;
+      t.reserved += row.balance.reserved;
+    }
   }
 }
 

@@ -7,6 +7,7 @@
 #include <deque>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -23,18 +24,6 @@ inline std::uint64_t balanceKey(ItemId item, LocationId location) {
 }
 inline ItemId keyItem(std::uint64_t key) { return static_cast<ItemId>(key >> 32); }
 inline LocationId keyLocation(std::uint64_t key) { return static_cast<LocationId>(key & 0xffffffffu); }
-
-// Stable 64-bit FNV-1a over a canonical encoding of a command's payload: the
-// same payload gives the same fingerprint in every process and version.
-class Fingerprint {
- public:
-  Fingerprint& add(std::string_view s);
-  Fingerprint& add(std::int64_t v);
-  std::uint64_t value() const { return m_h; }
-
- private:
-  std::uint64_t m_h = 14695981039346656037ull;
-};
 
 struct BalanceCell {
   Balance balance;
@@ -57,38 +46,6 @@ struct ItemTotals {
 // collision needs both digests to collide (~2^-128 for random ids, and not
 // craftable offline). The store keeps the ids themselves; keys are rebuilt
 // from them on every load.
-struct RequestKey {
-  std::uint64_t fnv = 0;
-  std::uint64_t mixed = 0;
-  friend bool operator==(const RequestKey& a, const RequestKey& b) {
-    return a.fnv == b.fnv && a.mixed == b.mixed;
-  }
-  template <typename H>
-  friend H AbslHashValue(H h, const RequestKey& k) {
-    return H::combine(std::move(h), k.fnv, k.mixed);
-  }
-};
-RequestKey requestKey(std::string_view request_id);
-// requestKey(id).fnv alone: the RequestRegistry's key.
-std::uint64_t requestDigest(std::string_view request_id);
-
-// An idempotency record as the shard keeps it in memory: the outcome in
-// compact form (no heap allocation for the usual one-balance answer; the
-// message only for refusals). This is the largest per-request structure of
-// the idempotency window: ~72 bytes plus the 16-byte key.
-struct RememberedRequest {
-  std::uint64_t fingerprint = 0;
-  Micros ts = 0;
-  Seq first_seq = 0;
-  std::uint32_t entries = 0;
-  absl::StatusCode code = absl::StatusCode::kOk;
-  absl::InlinedVector<std::pair<LocationId, Balance>, 1> after;
-  std::unique_ptr<const std::string> message;  // refusals only
-
-  static RememberedRequest of(std::uint64_t fingerprint, Micros ts, const Outcome& outcome);
-  Outcome outcome() const;
-};
-
 struct ShardState {
   ShardId shard = 0;
   Seq last_seq = 0;
@@ -103,7 +60,14 @@ struct ShardState {
   std::deque<RequestKey> request_order;  // insertion (= ts) order, for the window
   absl::flat_hash_map<std::string, CountRecord> pending;     // counts awaiting approval
 
+  // Replaces the state with `recovery`; its balances may be left empty and
+  // added afterwards with loadItemBalances (Store::recoverBalances).
   void load(ShardRecovery recovery);
+  // Sizes the maps for balances about to be added with loadItemBalances.
+  void expectBalances(std::size_t items, std::size_t rows);
+  // Adds balance rows ordered by item, each item's rows all together (and
+  // none of them loaded before).
+  void loadBalances(std::span<const BalanceRow> rows);
   // Forget idempotency records older than `before` and closed holds closed before it.
   void prune(Micros before);
   // Forget idempotency records older than `before` (the memory bound of

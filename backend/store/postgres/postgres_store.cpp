@@ -414,7 +414,8 @@ absl::Status PostgresStore::pruneBefore(Micros before) {
 }
 
 absl::StatusOr<ShardRecovery> PostgresStore::recoverShard(ShardId shard, Micros requests_since,
-                                                          Micros closed_holds_since) {
+                                                          Micros closed_holds_since,
+                                                          BalanceRows balances) {
   if (shard >= kShardCount) {
     return absl::InvalidArgumentError(
         cat("recoverShard: shard ", shard, " is out of range (0..", kShardCount - 1, ")"));
@@ -422,6 +423,8 @@ absl::StatusOr<ShardRecovery> PostgresStore::recoverShard(ShardId shard, Micros 
   static const std::string kBalancesSql =
       cat("SELECT b.item, b.location, b.on_hand, b.reserved, b.last_ts FROM items i "
           "JOIN balances b ON b.item = i.id WHERE i.shard = $1 ORDER BY b.item, b.location");
+  // kOmit keeps the pipeline's shape (the result indexes below).
+  static const std::string kNoBalancesSql = cat(kBalancesSql, " LIMIT 0");
   static const std::string kHoldsSql =
       cat("SELECT ", pg::kHoldColumns,
           " FROM holds WHERE shard = $1 AND (state = 1 OR closed_at >= $2) "
@@ -448,7 +451,8 @@ absl::StatusOr<ShardRecovery> PostgresStore::recoverShard(ShardId shard, Micros 
   // another live node owns the shard: FAILED_PRECONDITION. Every later
   // commit of the old owner then fails depot_fence()'s epoch check.
   q.push_back(Query{"SELECT epoch, last_seq, last_ts FROM shards WHERE shard = $1", shardParam()});
-  q.push_back(Query{kBalancesSql, shardParam()});
+  q.push_back(
+      Query{balances == BalanceRows::kInclude ? kBalancesSql : kNoBalancesSql, shardParam()});
   q.push_back(Query{kHoldsSql, Params().addInt(shard).addInt(closed_holds_since)});
   q.push_back(Query{kPendingSql, shardParam()});
   q.push_back(Query{"SELECT records FROM requests WHERE shard = $1 AND max_ts >= $2 ORDER BY id",
@@ -488,7 +492,8 @@ absl::StatusOr<ShardRecovery> PostgresStore::recoverShard(ShardId shard, Micros 
   for (int row = 0; row < pending.rows(); ++row) rec.pending.push_back(pg::readCount(pending, row));
   const pg::Result& reqs = (*r)[6];
   for (int row = 0; row < reqs.rows(); ++row) {
-    if (auto st = sqlite::decodeRequests(reqs.getView(row, 0), shard, &rec.requests); !st.ok()) {
+    if (auto st = sqlite::decodeRecoveredRequests(reqs.getView(row, 0), &rec.requests);
+        !st.ok()) {
       return pg::withContext(st, context);
     }
   }

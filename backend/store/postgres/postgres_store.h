@@ -75,8 +75,10 @@ class PostgresStore final : public Store {
 
   // One REPEATABLE READ transaction on a pooled connection, one round trip.
   // Without leases (issue 4) the epoch is the shard row's, 1 unless changed.
+  using Store::recoverShard;
   absl::StatusOr<ShardRecovery> recoverShard(ShardId shard, Micros requests_since,
-                                             Micros closed_holds_since) override;
+                                             Micros closed_holds_since,
+                                             BalanceRows balances) override;
   absl::Status commit(const CommitBatch& batch) override;
   // Chunks of a few thousand rows, each its own short transaction.
   absl::Status pruneBefore(Micros before) override;

@@ -135,7 +135,8 @@ class Reader {
     if (*count == 0) return fail("non-empty blob with zero elements");
     return true;
   }
-  bool getAfterList(AfterList* after, std::size_t count) {
+  template <typename List>  // AfterList, or RememberedRequest::after
+  bool getAfterList(List* after, std::size_t count) {
     after->resize(count);
     for (auto& [location, balance] : *after) {
       if (!getU32(&location) || !getSigned(&balance.on_hand) || !getSigned(&balance.reserved)) {
@@ -259,6 +260,37 @@ absl::Status decodeRequests(std::string_view blob, ShardId shard, std::vector<Re
                                static_cast<std::uint64_t>(ts_delta));
       r.ts = ts;
       out->push_back(std::move(r));
+    }
+  }
+  if (!in.finish()) return in.status();
+  return absl::OkStatus();
+}
+
+absl::Status decodeRecoveredRequests(std::string_view blob, std::vector<RecoveredRequest>* out) {
+  Reader in(blob, "requests.records");
+  std::uint64_t count = 0;
+  if (in.header(&count, 15)) {  // the minimum record, as in decodeRequests
+    if (out->capacity() < out->size() + count)
+      out->reserve(std::max(out->capacity() * 2, out->size() + count));
+    Micros ts = 0;
+    for (std::uint64_t i = 0; i < count; ++i) {
+      std::string_view id;
+      std::string_view message;
+      std::uint64_t code = 0;
+      std::uint64_t after_count = 0;
+      std::int64_t ts_delta = 0;
+      RememberedRequest r;
+      if (!in.getBytesView(&id) || !in.getFixed64(&r.fingerprint) || !in.getVarint(&code) ||
+          !in.getBytesView(&message) || !in.getVarint(&r.first_seq) || !in.getU32(&r.entries) ||
+          !in.getCount(&after_count, 3) || !in.getAfterList(&r.after, after_count) ||
+          !in.getSigned(&ts_delta)) {
+        break;
+      }
+      r.code = static_cast<absl::StatusCode>(code & 0xffff);
+      if (!message.empty()) r.message = std::make_unique<const std::string>(message);
+      ts = static_cast<Micros>(static_cast<std::uint64_t>(ts) + static_cast<std::uint64_t>(ts_delta));
+      r.ts = ts;
+      out->push_back(RecoveredRequest{requestKey(id), std::move(r)});
     }
   }
   if (!in.finish()) return in.status();

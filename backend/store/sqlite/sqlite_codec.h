@@ -41,6 +41,9 @@ absl::StatusOr<std::vector<HoldLine>> decodeHoldLines(std::string_view blob);
 // decodeRequests sets it on every record it appends to *out.
 void encodeRequests(const std::vector<RequestRecord>& records, std::string* out);
 absl::Status decodeRequests(std::string_view blob, ShardId shard, std::vector<RequestRecord>* out);
+// The same blob straight into the compact form a restart keeps: the id's key,
+// no per-record heap allocation for the usual one-balance outcome.
+absl::Status decodeRecoveredRequests(std::string_view blob, std::vector<RecoveredRequest>* out);
 
 // A whole group commit. Entries carry neither shard nor seq: they are their
 // ShardCommit's shard and expected_last_seq + 1, + 2, ... (commit() checks

@@ -100,6 +100,15 @@ std::string_view Stmt::colView(int column) const {
 // ---- Db ----
 
 absl::StatusOr<Db> Db::open(const std::string& path, int flags) {
+  // Memory statistics take one process-wide mutex on every SQLite
+  // allocation (Debian builds it with lookaside off, so every row step
+  // allocates): the recovery threads and the applier contended on it. Only
+  // possible before SQLite initializes; if something else in the process
+  // initialized it first, the statistics simply stay on.
+  static const bool memstatus_off = [] {
+    return sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK;
+  }();
+  (void)memstatus_off;
   sqlite3* raw = nullptr;
   const int rc = sqlite3_open_v2(path.c_str(), &raw,
                                  flags | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE, nullptr);

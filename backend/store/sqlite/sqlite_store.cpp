@@ -923,7 +923,8 @@ absl::Status SqliteStore::pruneBefore(Micros before) {
 }
 
 absl::StatusOr<ShardRecovery> SqliteStore::recoverShard(ShardId shard, Micros requests_since,
-                                                        Micros closed_holds_since) {
+                                                        Micros closed_holds_since,
+                                                        BalanceRows balances) {
   if (shard >= kShardCount) {
     return absl::InvalidArgumentError(
         sqlite::cat("recoverShard: shard ", shard, " is out of range (0..", kShardCount - 1, ")"));
@@ -937,7 +938,7 @@ absl::StatusOr<ShardRecovery> SqliteStore::recoverShard(ShardId shard, Micros re
     w.shard_claim.bindInt(1, shard);
     if (auto st = w.shard_claim.run("recoverShard: claiming the shard row"); !st.ok()) return st;
   }
-  return recoverShardSnapshot(shard, requests_since, closed_holds_since);
+  return recoverShardSnapshot(shard, requests_since, closed_holds_since, balances);
 }
 
 // ---- alerts ----

@@ -111,8 +111,14 @@ class SqliteStore final : public Store {
 
   // Idempotency records are stored per ShardCommit; if a request_id was
   // stored more than once, only its last record is returned.
+  using Store::recoverShard;
   absl::StatusOr<ShardRecovery> recoverShard(ShardId shard, Micros requests_since,
-                                             Micros closed_holds_since) override;
+                                             Micros closed_holds_since,
+                                             BalanceRows balances) override;
+  bool recoversBalancesInOnePass() const override { return true; }
+  // One read transaction: the items' shards from the items_shard index, then
+  // the balances table in key order, decoding only the rows `sink` wants.
+  absl::Status recoverBalances(BalanceSink& sink) override;
   absl::Status commit(const CommitBatch& batch) override;
   // Deletes in chunks of a few thousand rows, each its own short transaction,
   // so concurrent commits interleave instead of waiting for the whole prune.
@@ -176,7 +182,8 @@ class SqliteStore final : public Store {
 
   // The read half of recoverShard: one read transaction on a pooled connection.
   absl::StatusOr<ShardRecovery> recoverShardSnapshot(ShardId shard, Micros requests_since,
-                                                     Micros closed_holds_since);
+                                                     Micros closed_holds_since,
+                                                     BalanceRows balances);
 
   const std::string m_ledger_id;
   const int m_schema_version;

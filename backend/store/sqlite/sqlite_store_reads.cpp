@@ -128,13 +128,17 @@ absl::StatusOr<std::vector<Location>> SqliteStore::loadLocations() {
 
 absl::StatusOr<ShardRecovery> SqliteStore::recoverShardSnapshot(ShardId shard,
                                                                 Micros requests_since,
-                                                                Micros closed_holds_since) {
+                                                                Micros closed_holds_since,
+                                                                BalanceRows balances) {
   if (auto st = awaitApplied(); !st.ok()) return st;
   static const std::string kShardSql =
       "SELECT epoch, last_seq, last_ts FROM shards WHERE shard = ?1";
+  // ORDER BY i.id (equal to b.item): the planner sees that the items_shard
+  // index already yields that order and skips sorting the shard's rows in a
+  // temporary B-tree, which it does for ORDER BY b.item.
   static const std::string kBalancesSql =
       "SELECT b.item, b.location, b.on_hand, b.reserved, b.last_ts FROM items i "
-      "CROSS JOIN balances b ON b.item = i.id WHERE i.shard = ?1 ORDER BY b.item, b.location";
+      "CROSS JOIN balances b ON b.item = i.id WHERE i.shard = ?1 ORDER BY i.id, b.location";
   static const std::string kHoldsSql =
       sqlite::cat("SELECT ", sqlite::kHoldColumns,
                   " FROM holds WHERE shard = ?1 AND (state = 1 OR closed_at >= ?2) "
@@ -164,7 +168,7 @@ absl::StatusOr<ShardRecovery> SqliteStore::recoverShardSnapshot(ShardId shard,
     return false;
   });
   if (st.ok() && !found) st = absl::InternalError("the shard row is missing after claiming it");
-  if (st.ok()) {
+  if (st.ok() && balances == BalanceRows::kInclude) {
     st = forEachRow(lease, kBalancesSql, "reading balances", bindShard, [&](const Stmt& s) {
       r.balances.push_back(sqlite::readBalanceRow(s));
       return true;
@@ -201,7 +205,7 @@ absl::StatusOr<ShardRecovery> SqliteStore::recoverShardSnapshot(ShardId shard,
           s.bindInt(2, requests_since);
         },
         [&](const Stmt& s) {
-          decode = sqlite::decodeRequests(s.colView(0), shard, &r.requests);
+          decode = sqlite::decodeRecoveredRequests(s.colView(0), &r.requests);
           return decode.ok();
         });
   }
@@ -210,6 +214,80 @@ absl::StatusOr<ShardRecovery> SqliteStore::recoverShardSnapshot(ShardId shard,
   if (!st.ok()) return contextual(st, context);
   keepNewestRequests(requests_since, &r.requests);
   return r;
+}
+
+absl::Status SqliteStore::recoverBalances(BalanceSink& sink) {
+  if (auto st = awaitApplied(); !st.ok()) return st;
+  // The items_shard index covers (shard, id): a fraction of the items table.
+  static const std::string kItemsSql = "SELECT id, shard FROM items INDEXED BY items_shard";
+  // count(*) walks the smallest index's pages without decoding rows.
+  static const std::string kCountSql = "SELECT count(*) FROM balances";
+  static const std::string kBalancesSql =
+      "SELECT item, location, on_hand, reserved, last_ts FROM balances ORDER BY item, location";
+  auto lease = m_readers->acquire();
+  auto txn = sqlite::Txn::begin(lease.db(), sqlite::Txn::Mode::kDeferred, "recoverBalances");
+  if (!txn.ok()) return txn.status();
+
+  // The wanted items with their shards, by id: the balances come in item
+  // order, so one cursor through this list finds each row's shard.
+  struct ItemShard {
+    ItemId item;
+    ShardId shard;
+  };
+  std::vector<ItemShard> wanted;
+  std::array<std::size_t, kShardCount> items_of{};
+  std::size_t all_items = 0;
+  auto st = forEachRow(
+      lease, kItemsSql, "recoverBalances: reading the items' shards", [](Stmt&) {},
+      [&](const Stmt& s) {
+        ++all_items;
+        const std::int64_t shard = s.colInt(1);
+        if (shard < 0 || shard >= kShardCount) return true;  // the audit names such an item
+        if (!sink.wants(static_cast<ShardId>(shard))) return true;
+        wanted.push_back({static_cast<ItemId>(s.colInt(0)), static_cast<ShardId>(shard)});
+        ++items_of[static_cast<std::size_t>(shard)];
+        return true;
+      });
+  std::size_t all_rows = 0;
+  if (st.ok()) {
+    st = forEachRow(
+        lease, kCountSql, "recoverBalances: counting balances", [](Stmt&) {},
+        [&](const Stmt& s) {
+          all_rows = static_cast<std::size_t>(s.colInt(0));
+          return false;
+        });
+  }
+  if (!st.ok()) return st;
+  std::sort(wanted.begin(), wanted.end(),
+            [](const ItemShard& a, const ItemShard& b) { return a.item < b.item; });
+  for (ShardId shard = 0; shard < kShardCount; ++shard) {
+    if (!sink.wants(shard)) continue;
+    const std::size_t items = items_of[shard];
+    sink.expect(shard, items, all_items == 0 ? 0 : items * all_rows / all_items);
+  }
+
+  std::size_t next = 0;  // the first wanted item not below the current row's
+  std::vector<BalanceRow> run;  // the rows of the current item
+  ShardId run_shard = 0;
+  const auto flush = [&] {
+    if (!run.empty()) sink.item(run_shard, std::span<const BalanceRow>(run));
+    run.clear();
+  };
+  st = forEachRow(
+      lease, kBalancesSql, "recoverBalances: reading balances", [](Stmt&) {},
+      [&](const Stmt& s) {
+        const auto item = static_cast<ItemId>(s.colInt(0));
+        if (!run.empty() && run.front().item != item) flush();
+        while (next < wanted.size() && wanted[next].item < item) ++next;
+        if (next == wanted.size()) return false;  // past the last wanted item
+        if (wanted[next].item != item) return true;  // another share's row
+        run_shard = wanted[next].shard;
+        run.push_back(sqlite::readBalanceRow(s));
+        return true;
+      });
+  if (!st.ok()) return st;
+  flush();
+  return txn->commit();
 }
 
 absl::StatusOr<std::vector<StockRow>> SqliteStore::listStock(const StockQuery& q) {

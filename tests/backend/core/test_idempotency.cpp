@@ -165,12 +165,11 @@ class TestIdempotency : public QObject {
     ShardRecovery r;
     r.shard = 3;
     for (int i = 0; i < 1000; ++i) {
-      RequestRecord rec;
-      rec.request_id = "req-" + std::to_string(i);
-      rec.shard = 3;
-      rec.fingerprint = static_cast<std::uint64_t>(i);
-      rec.ts = 1000 - i;  // the store's order is not ts order
-      r.requests.push_back(rec);
+      RecoveredRequest rec;
+      rec.key = requestKey("req-" + std::to_string(i));
+      rec.remembered.fingerprint = static_cast<std::uint64_t>(i);
+      rec.remembered.ts = 1000 - i;  // the store's order is not ts order
+      r.requests.push_back(std::move(rec));
     }
     ShardState st;
     st.load(std::move(r));

@@ -224,7 +224,9 @@ class TestPostgresStore : public QObject {
     DEPOT_VERIFY_OK(ledger.commit());
     DEPOT_ASSIGN_OR_FAIL(r, store->recoverShard(items[0].shard, 0, 0));
     QCOMPARE(r.requests.size(), std::size_t{1});
-    QCOMPARE(bytes(r.requests[0].request_id), bytes(rec.request_id));
+    QVERIFY(r.requests[0].key == requestKey(rec.request_id));
+    QVERIFY(r.requests[0].remembered.message != nullptr);
+    QCOMPARE(bytes(*r.requests[0].remembered.message), bytes(rec.outcome.message));
   }
 
   // Two nodes write one shard. Node B takes the shard over (the epoch bump a

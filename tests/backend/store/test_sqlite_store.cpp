@@ -419,7 +419,8 @@ class TestSqliteStore : public QObject {
     QCOMPARE(r.balances.size(), std::size_t{1});
     QCOMPARE(r.balances[0].balance.on_hand, Qty{12});
     bool remembered = false;
-    for (const RequestRecord& rec : r.requests) remembered |= rec.request_id == "only-in-the-log";
+    for (const RecoveredRequest& rec : r.requests)
+      remembered |= rec.key == requestKey("only-in-the-log");
     QVERIFY2(remembered, "the replayed commit's idempotency record was not restored");
     DEPOT_ASSIGN_OR_FAIL(entries, store->readLedger(item.shard, 0, 2, 10));
     QCOMPARE(entries.size(), std::size_t{2});

@@ -574,8 +574,8 @@ void SqliteStore::runApplier() {
   // when the oldest pending record is kMaxApplyDelay old, or at once when a
   // reader waits for it (read-your-writes never waits for the timer).
   constexpr std::size_t kRoundEntries = 100'000;
-  constexpr std::size_t kMinRoundEntries = 20'000;
-  constexpr auto kMaxApplyDelay = std::chrono::milliseconds(200);
+  constexpr std::size_t kMinRoundEntries = 100'000;
+  constexpr auto kMaxApplyDelay = std::chrono::milliseconds(1000);
   // Applied records are dropped from the log at most this often.
   constexpr auto kDropEvery = std::chrono::milliseconds(500);
   auto last_drop = std::chrono::steady_clock::now();

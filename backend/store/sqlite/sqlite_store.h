@@ -13,7 +13,7 @@
 // records. open() first applies whatever a crash left in the log. Reads of
 // ledger-derived data wait until every commit acknowledged before the read
 // began is applied (read-your-writes; a waiting reader starts a round at
-// once, otherwise rounds wait to grow to 20,000 entries or 200 ms); commit()
+// once, otherwise rounds wait to grow to 100,000 entries or 1 s); commit()
 // waits when the applier is more than kMaxPendingEntries behind, so memory
 // stays bounded. Why: a group commit costs one sequential append and one
 // fsync instead of a random-position B-tree write per row (DESIGN.md §6).

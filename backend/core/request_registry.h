@@ -16,6 +16,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "core/huge_pages.h"
 #include "core/model.h"
 
 namespace depot {
@@ -39,7 +40,10 @@ class RequestRegistry {
   static constexpr std::size_t kStripes = 64;
   struct Stripe {
     std::mutex mutex;
-    absl::flat_hash_map<std::uint64_t, std::uint64_t> fingerprints;
+    absl::flat_hash_map<std::uint64_t, std::uint64_t, absl::Hash<std::uint64_t>,
+                        std::equal_to<std::uint64_t>,
+                        HugePageAllocator<std::pair<const std::uint64_t, std::uint64_t>>>
+        fingerprints;
     std::deque<std::pair<Micros, std::uint64_t>> order;
   };
   // Drops ids older than the window, then the oldest past the bound.

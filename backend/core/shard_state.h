@@ -14,6 +14,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/container/inlined_vector.h"
+#include "core/huge_pages.h"
 #include "core/model.h"
 #include "store/store.h"
 
@@ -51,12 +52,16 @@ struct ShardState {
   Seq last_seq = 0;
   std::uint64_t epoch = 1;
   Micros last_ts = 0;
-  absl::flat_hash_map<std::uint64_t, BalanceCell> balances;
+  // The tables that grow with the data set allocate from huge pages.
+  template <typename K, typename V>
+  using LargeMap = absl::flat_hash_map<K, V, absl::Hash<K>, std::equal_to<K>,
+                                       HugePageAllocator<std::pair<const K, V>>>;
+  LargeMap<std::uint64_t, BalanceCell> balances;
   // An item is usually held at one or two locations: inline, no allocation.
-  absl::flat_hash_map<ItemId, absl::InlinedVector<LocationId, 2>> item_locations;
-  absl::flat_hash_map<ItemId, ItemTotals> totals;
+  LargeMap<ItemId, absl::InlinedVector<LocationId, 2>> item_locations;
+  LargeMap<ItemId, ItemTotals> totals;
   absl::flat_hash_map<std::string, Hold> holds;  // by order_id: open, and closed within the window
-  absl::flat_hash_map<RequestKey, RememberedRequest> requests;
+  LargeMap<RequestKey, RememberedRequest> requests;
   std::deque<RequestKey> request_order;  // insertion (= ts) order, for the window
   absl::flat_hash_map<std::string, CountRecord> pending;     // counts awaiting approval
 

@@ -1,6 +1,9 @@
 // Invariant 4: a retry with the same request_id returns the first result and
 // applies nothing twice, also after a restart; a reused id with a different
 // payload is refused with ALREADY_EXISTS, even on another shard.
+#include <cstring>
+
+#include "core/huge_pages.h"
 #include "core/shard_state.h"
 #include "core_fixture.h"
 
@@ -157,6 +160,47 @@ class TestIdempotency : public QObject {
     QCOMPARE(rec.outcome().code, absl::StatusCode::kFailedPrecondition);
     QCOMPARE(rec.outcome().message, refused.message);
     QVERIFY(rec.outcome().after.empty());
+  }
+
+  // Tables past 2 MiB live in their own huge-page-aligned mappings
+  // (HugePageAllocator): a window that large keeps, finds and forgets every
+  // record like a small one, and its table survives growing and shrinking.
+  void largeWindowTablesUseHugePageBlocks() {
+    HugePageAllocator<char> alloc;
+    const std::size_t bytes = kHugePageBytes + 12345;
+    char* block = alloc.allocate(bytes);
+    QCOMPARE(reinterpret_cast<std::uintptr_t>(block) % kHugePageBytes, std::uintptr_t{0});
+    std::memset(block, 0x5a, bytes);  // every byte is mapped
+    QCOMPARE(block[bytes - 1], char{0x5a});
+    alloc.deallocate(block, bytes);
+
+    constexpr int kRecords = 150'000;  // ~13 MB of table
+    ShardRecovery r;
+    r.shard = 9;
+    for (int i = 0; i < kRecords; ++i) {
+      RecoveredRequest rec;
+      rec.key = requestKey("big-" + std::to_string(i));
+      rec.remembered.fingerprint = static_cast<std::uint64_t>(i) * 7;
+      rec.remembered.ts = i + 1;
+      rec.remembered.after.push_back({static_cast<LocationId>(i), Balance{i, 0}});
+      r.requests.push_back(std::move(rec));
+    }
+    ShardState st;
+    st.load(std::move(r));
+    QCOMPARE(st.requests.size(), std::size_t{kRecords});
+    for (int i = 0; i < kRecords; i += 997) {
+      auto it = st.requests.find(requestKey("big-" + std::to_string(i)));
+      QVERIFY(it != st.requests.end());
+      QCOMPARE(it->second.fingerprint, static_cast<std::uint64_t>(i) * 7);
+      QCOMPARE(it->second.after[0].second.on_hand, Qty{i});
+    }
+    st.prune(kRecords / 2 + 1);  // forgets ts 1 .. kRecords/2
+    QCOMPARE(st.requests.size(), std::size_t{kRecords / 2});
+    QVERIFY(!st.requests.contains(requestKey("big-0")));
+    QVERIFY(st.requests.contains(requestKey("big-" + std::to_string(kRecords - 1))));
+    st.requests.rehash(0);  // shrinks into a smaller block
+    QCOMPARE(st.requests.size(), std::size_t{kRecords / 2});
+    QVERIFY(st.requests.contains(requestKey("big-" + std::to_string(kRecords / 2))));
   }
 
   // Records loaded from the store come back keyed by digest; the window

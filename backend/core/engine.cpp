@@ -115,24 +115,28 @@ absl::Status Engine::recover(const std::function<absl::Status()>& await_catalog)
     std::lock_guard lock(failure_mutex);
     if (failure.ok()) failure = absl::Status(st.code(), absl::StrCat(what, ": ", st.message()));
   };
-  auto loadShare = [&](unsigned part) {
-    const auto mine = [&](ShardId s) { return s % threads == part; };
-    auto nextShard = [&](ShardId after) -> ShardId {
-      if (!one_pass) return next.fetch_add(1);
-      ShardId s = after;
-      while (s < kShardCount && !mine(s)) ++s;
-      return s;
-    };
-    for (ShardId s = nextShard(0); s < kShardCount; s = nextShard(s + 1)) {
-      auto r = m_store.recoverShard(s, since, since,
-                                    one_pass ? BalanceRows::kOmit : BalanceRows::kInclude);
-      if (!r.ok()) return fail(r.status(), absl::StrCat("recovering shard ", s));
-      committed[s] = r->last_seq;
-      m_shards[s]->load(std::move(*r));
-      reportRequestsLoaded(*m_shards[s]);
+  // Reads one shard (without its balances on the one-pass path); false after a failure.
+  const auto loadShard = [&](ShardId s) {
+    auto r = m_store.recoverShard(s, since, since,
+                                  one_pass ? BalanceRows::kOmit : BalanceRows::kInclude);
+    if (!r.ok()) {
+      fail(r.status(), absl::StrCat("recovering shard ", s));
+      return false;
     }
-    if (!one_pass) return;
-    ShareSink sink(m_shards, [&](ShardId s) { return mine(s); });
+    committed[s] = r->last_seq;
+    m_shards[s]->load(std::move(*r));
+    reportRequestsLoaded(*m_shards[s]);
+    return true;
+  };
+  auto loadShare = [&](unsigned part) {
+    if (!one_pass) {  // whichever shard is next: the threads even out uneven shards
+      for (ShardId s = next.fetch_add(1); s < kShardCount; s = next.fetch_add(1))
+        if (!loadShard(s)) return;
+      return;
+    }
+    for (ShardId s = part; s < kShardCount; s += threads)
+      if (!loadShard(s)) return;
+    ShareSink sink(m_shards, [&](ShardId s) { return s % threads == part; });
     if (auto st = m_store.recoverBalances(sink); !st.ok()) return fail(st, "recovering balances");
     sink.flush();
   };

@@ -53,7 +53,14 @@ void ApplyStreamClient::writeNextLocked() {
   if (m_writing || m_writesDone || m_done) return;
   if (!m_queue.empty()) {
     m_writing = true;
-    StartWrite(&m_queue.front());
+    // While more requests wait behind this one, gRPC may hold it and send
+    // both together (one sendmsg per run of requests). The last queued
+    // request and the first of the call are never hinted, so nothing stays
+    // unsent (a hinted first write is not flushed: grpc/grpc#12975).
+    grpc::WriteOptions options;
+    if (m_wroteOnce && m_queue.size() > 1) options.set_buffer_hint();
+    m_wroteOnce = true;
+    StartWrite(&m_queue.front(), options);
   } else if (m_closing) {
     m_writesDone = true;
     StartWritesDone();

@@ -84,6 +84,7 @@ class ApplyStreamClient final
   std::size_t m_inFlight = 0;                  // guarded
   bool m_started = false;                      // guarded
   bool m_writing = false;                      // guarded
+  bool m_wroteOnce = false;                    // guarded: the first write (never hinted) was issued
   bool m_closing = false;                      // guarded: closeSend() called
   bool m_writesDone = false;                   // guarded: StartWritesDone issued
   bool m_done = false;                         // guarded: OnDone ran

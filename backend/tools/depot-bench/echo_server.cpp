@@ -89,10 +89,15 @@ class EchoStreamReactor final
 
  private:
   static constexpr std::size_t kMaxQueued = 256;
+  // Buffer hint as in depotd's ApplyStream: hinted while more responses
+  // wait behind this one, never on the first or the last queued write.
   void writeNextLocked() {
     if (m_writing || m_out.empty() || m_broken) return;
     m_writing = true;
-    StartWrite(&m_out.front());
+    grpc::WriteOptions options;
+    if (m_wroteOnce && m_out.size() > 1) options.set_buffer_hint();
+    m_wroteOnce = true;
+    StartWrite(&m_out.front(), options);
   }
   void maybeFinishLocked() {
     if (m_finished || m_writing) return;
@@ -106,6 +111,7 @@ class EchoStreamReactor final
   v1::ApplyStreamRequest m_request;
   std::deque<v1::ApplyStreamResponse> m_out;
   bool m_writing = false;
+  bool m_wroteOnce = false;
   bool m_readsDone = false;
   bool m_readPaused = false;
   bool m_broken = false;

@@ -7,7 +7,8 @@ namespace depot::sqlite {
 absl::StatusOr<std::unique_ptr<Checkpointer>> Checkpointer::start(const std::string& path,
                                                                   int busy_timeout_ms,
                                                                   const char* sync_pragma) {
-  auto db = Db::open(path, SQLITE_OPEN_READWRITE);
+  // Paced: a checkpoint writes up to kNudgeFrames pages and then fsyncs.
+  auto db = Db::open(path, SQLITE_OPEN_READWRITE, Db::Writeback::kPaced);
   if (!db.ok()) return db.status();
   sqlite3_busy_timeout(db->get(), busy_timeout_ms);
   // This connection never writes pages of its own; autocheckpoint off so it

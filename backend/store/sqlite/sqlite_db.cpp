@@ -1,5 +1,7 @@
 #include "store/sqlite/sqlite_db.h"
 
+#include "store/sqlite/sqlite_paced_vfs.h"
+
 namespace depot::sqlite {
 namespace {
 
@@ -99,7 +101,7 @@ std::string_view Stmt::colView(int column) const {
 
 // ---- Db ----
 
-absl::StatusOr<Db> Db::open(const std::string& path, int flags) {
+absl::StatusOr<Db> Db::open(const std::string& path, int flags, Writeback writeback) {
   // Memory statistics take one process-wide mutex on every SQLite
   // allocation (Debian builds it with lookaside off, so every row step
   // allocates): the recovery threads and the applier contended on it. Only
@@ -110,8 +112,9 @@ absl::StatusOr<Db> Db::open(const std::string& path, int flags) {
   }();
   (void)memstatus_off;
   sqlite3* raw = nullptr;
+  const char* vfs = writeback == Writeback::kPaced ? pacedVfsName() : nullptr;
   const int rc = sqlite3_open_v2(path.c_str(), &raw,
-                                 flags | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE, nullptr);
+                                 flags | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE, vfs);
   Db db(raw);  // closes the handle on every path, also after a failed open
   if (rc != SQLITE_OK) return sqliteError(rc, raw, cat("opening '", path, "'"));
   return db;

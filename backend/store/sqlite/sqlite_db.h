@@ -135,9 +135,14 @@ class Db {
   Db(const Db&) = delete;
   Db& operator=(const Db&) = delete;
 
+  // How the connection's writes reach the disk: kPaced for connections that
+  // write in bulk between syncs (sqlite_paced_vfs.h), so that their
+  // writeback does not queue ahead of the commit log's fsyncs.
+  enum class Writeback { kDefault, kPaced };
   // flags: SQLITE_OPEN_* (NOMUTEX and EXRESCODE are always added). Only the
   // file itself is created, never its directory.
-  static absl::StatusOr<Db> open(const std::string& path, int flags);
+  static absl::StatusOr<Db> open(const std::string& path, int flags,
+                                 Writeback writeback = Writeback::kDefault);
 
   sqlite3* get() const { return m_db; }
   // Runs one or more statements without results (sqlite3_exec).

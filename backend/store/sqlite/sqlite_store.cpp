@@ -231,7 +231,8 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::open(const Options& op
                                                   sqlite::kMaxReadConnections));
   }
   const std::string where = sqlite::cat("SqliteStore '", options.path, "'");
-  auto db = Db::open(options.path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  auto db = Db::open(options.path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                     Db::Writeback::kPaced);  // the applier writes in bulk
   if (!db.ok()) return db.status();
   sqlite3_busy_timeout(db->get(), sqlite::kBusyTimeoutMs);
   // One writer per file: an exclusive flock on a descriptor of our own, held
@@ -576,10 +577,21 @@ void SqliteStore::runApplier() {
   constexpr std::size_t kRoundEntries = 100'000;
   constexpr std::size_t kMinRoundEntries = 100'000;
   constexpr auto kMaxApplyDelay = std::chrono::milliseconds(1000);
-  // Applied records are dropped from the log at most this often.
+  // Applied records are dropped from the log at most this often, in
+  // transactions of kDropChunk records. Each holds the log, and so every
+  // commit, only briefly: one DELETE of a whole round's records (~1,000
+  // records with their overflow pages, then an fsync) held it for 10-80 ms,
+  // the longest stall in the open-loop tail (DESIGN.md §6). The pause between
+  // transactions lets the writers' commits in (std::mutex is not fair).
   constexpr auto kDropEvery = std::chrono::milliseconds(500);
+  constexpr std::int64_t kDropChunk = 64;
+  constexpr auto kDropPause = std::chrono::milliseconds(1);
   auto last_drop = std::chrono::steady_clock::now();
-  std::int64_t dropped = 0;
+  std::int64_t dropped = 0;  // records with ids <= this are gone from the log
+  {
+    std::lock_guard lock(m_applied_mutex);
+    dropped = m_applied_id;  // startWriting dropped everything applied before
+  }
   std::vector<PendingRecord> taken_records;
   std::vector<LogRecord> round;
   for (;;) {
@@ -660,10 +672,16 @@ void SqliteStore::runApplier() {
         std::lock_guard lock(m_applied_mutex);
         applied = m_applied_id;
       }
-      if (applied > dropped) {
-        std::lock_guard lock(m_log_mutex);
-        // A failed drop only leaves applied records behind; open() skips them.
-        if (m_log->dropThrough(applied).ok()) dropped = applied;
+      while (dropped < applied) {
+        const std::int64_t through = std::min(applied, dropped + kDropChunk);
+        {
+          std::lock_guard lock(m_log_mutex);
+          // A failed drop only leaves applied records behind; open() skips
+          // them, and the next pass tries again.
+          if (!m_log->dropThrough(through).ok()) break;
+        }
+        dropped = through;
+        if (dropped < applied && !stopping) std::this_thread::sleep_for(kDropPause);
       }
       last_drop = now;
     }

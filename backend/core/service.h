@@ -241,6 +241,7 @@ class InventoryService {
   std::array<Seq, kShardCount> lastSeqs() const;  // committed, per shard
   std::size_t queueDepth() const;
   std::size_t openHolds() const;
+  std::size_t unappliedEntries() const;  // Store::unappliedEntries
   IdempotencyWindowStats idempotencyWindow() const;
   // Shard ownership (cluster): acquire/release, leases, hooks.
   Engine& engine();

@@ -159,6 +159,10 @@ std::string renderPrometheus(InventoryService& core, const ServerMetrics& metric
     strAppend(out, name, " ", value, "\n");
   };
   gauge("depot_queue_depth", "Commands queued for the shard writers.", core.queueDepth());
+  gauge("depot_store_unapplied_entries",
+        "Ledger entries durable in the commit log but not yet in the store's tables "
+        "(the SQLite engine; commits wait at 500,000).",
+        core.unappliedEntries());
   gauge("depot_calls_in_flight", "Unary calls being served (admitted, not yet answered).",
         metrics.calls_in_flight.load());
   header(out, "depot_calls_shed_total", "counter",

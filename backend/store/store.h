@@ -173,6 +173,12 @@ class Store {
   // the item index once per shard and read every page again for each shard
   // with a row on it (10 M rows: ~8 CPU-s that way, ~1 s in one pass).
   virtual bool recoversBalancesInOnePass() const { return false; }
+  // Ledger entries acknowledged (durable) but not yet in the store's tables:
+  // the backlog of an engine that applies its tables after the commit
+  // (SQLite's commit log). Commits wait once it reaches the engine's bound,
+  // so a rising backlog is the early warning. 0 for engines that write
+  // their tables in the commit itself (PostgreSQL).
+  virtual std::size_t unappliedEntries() const { return 0; }
   // Hands the balance rows of every shard `sink` wants to it, one item at a
   // time, in one pass. Only while nothing commits to those shards: at a
   // start, between recoverShard(..., kOmit) of each and the first commit.

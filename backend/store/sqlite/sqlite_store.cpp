@@ -495,6 +495,7 @@ absl::Status SqliteStore::commit(const CommitBatch& batch) {
   // + 1: a batch without entries still takes room.
   m_pending.push_back(PendingRecord{id, std::move(payload), entries + 1});
   m_pending_entries += entries + 1;
+  m_unapplied_entries.store(m_pending_entries, std::memory_order_relaxed);
   lock.unlock();
   m_work.notify_one();
   return absl::OkStatus();
@@ -661,6 +662,7 @@ void SqliteStore::runApplier() {
       {
         std::lock_guard lock(m_log_mutex);
         m_pending_entries -= taken;
+        m_unapplied_entries.store(m_pending_entries, std::memory_order_relaxed);
       }
       m_log_room.notify_all();
       round.clear();

@@ -99,6 +99,9 @@ class SqliteStore final : public Store {
     std::int64_t commits_not_applied = 0;  // log records not yet in the tables
   };
   absl::StatusOr<Diagnostics> diagnostics();
+  std::size_t unappliedEntries() const override {
+    return m_unapplied_entries.load(std::memory_order_relaxed);
+  }
 
   std::string ledgerId() const override { return m_ledger_id; }
   int schemaVersion() const override { return m_schema_version; }
@@ -203,6 +206,8 @@ class SqliteStore final : public Store {
   std::array<std::uint64_t, kShardCount> m_epoch ABSL_GUARDED_BY(m_log_mutex){};
   std::deque<PendingRecord> m_pending ABSL_GUARDED_BY(m_log_mutex);
   std::size_t m_pending_entries ABSL_GUARDED_BY(m_log_mutex) = 0;
+  // m_pending_entries for readers that must not take m_log_mutex (/metrics).
+  std::atomic<std::size_t> m_unapplied_entries{0};
   bool m_stopping ABSL_GUARDED_BY(m_log_mutex) = false;
   int m_readers_waiting ABSL_GUARDED_BY(m_log_mutex) = 0;  // in awaitApplied()
   std::chrono::steady_clock::time_point m_oldest_pending_at ABSL_GUARDED_BY(m_log_mutex);

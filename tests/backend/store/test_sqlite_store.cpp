@@ -564,10 +564,18 @@ class TestSqliteStore : public QObject {
     for (int c = 0; c < kCommits; ++c) {
       ledger.move(items[0], locations[0], 1, 0, c);
       DEPOT_VERIFY_OK(ledger.commit());
+      // Acknowledged, and (the applier waits up to 1 s to fill a round)
+      // still in the backlog that /metrics reports.
+      if (c == 0) QVERIFY(store->unappliedEntries() >= 1);
     }
     // A read waits for the applier (read-your-writes), so all are applied.
     DEPOT_ASSIGN_OR_FAIL(entries, store->readLedger(items[0].shard, 0, kCommits, kCommits + 1));
     QCOMPARE(entries.size(), std::size_t{kCommits});
+    // The backlog is settled just after the round is published.
+    const auto settled = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (store->unappliedEntries() != 0 && std::chrono::steady_clock::now() < settled)
+      QThread::msleep(5);
+    QCOMPARE(store->unappliedEntries(), std::size_t{0});
     DEPOT_ASSIGN_OR_FAIL(log, sqlite::Db::open(sqlite::CommitLog::pathFor(path),
                                                SQLITE_OPEN_READONLY));
     DEPOT_ASSIGN_OR_FAIL(logged, log.queryInt("SELECT count(*) FROM commits"));

@@ -8,6 +8,7 @@
 #include <QStandardPaths>
 #include <QtTest>
 #include <future>
+#include <regex>
 #include <set>
 #include <thread>
 
@@ -817,6 +818,61 @@ class TestDepotServer : public QObject {
     QVERIFY(p.waitForFinished(20000));
     const QByteArray out = p.readAllStandardOutput() + p.readAllStandardError();
     QVERIFY2(p.exitStatus() == QProcess::NormalExit && p.exitCode() == 0, out.constData());
+  }
+
+  // packaging/monitoring/depot-alerts.yml: the rules load, their unit tests
+  // pass, and every metric they name is one depotd exports (a renamed metric
+  // would silently disarm its alert). Cluster series exist only on cluster
+  // nodes: those are checked against the exporter's source instead.
+  void alertRulesNameExportedMetrics() {
+    const QString dir = QStringLiteral(DEPOT_SOURCE_DIR "/packaging/monitoring");
+    QFile rules(dir + "/depot-alerts.yml");
+    QVERIFY2(rules.open(QIODevice::ReadOnly), qPrintable(rules.fileName()));
+    const std::string text = rules.readAll().toStdString();
+    QFile exporter(QStringLiteral(DEPOT_SOURCE_DIR "/backend/server/metrics.cpp"));
+    QVERIFY(exporter.open(QIODevice::ReadOnly));
+    const std::string exporter_source = exporter.readAll().toStdString();
+
+    httplib::Client client("127.0.0.1", m_fx.http->port());
+    client.set_connection_timeout(5);
+    client.set_read_timeout(5);
+    auto res = client.Get("/metrics");
+    QVERIFY(res);
+    QCOMPARE(res->status, 200);
+
+    std::set<std::string> names;
+    const std::regex metric(R"(\bdepot_[a-z_]+)");
+    for (auto it = std::sregex_iterator(text.begin(), text.end(), metric);
+         it != std::sregex_iterator(); ++it) {
+      std::string name = it->str();
+      for (const char* suffix : {"_bucket", "_sum", "_count"}) {
+        const std::string_view sv(suffix);
+        if (name.size() > sv.size() && name.compare(name.size() - sv.size(), sv.size(), sv) == 0)
+          name.resize(name.size() - sv.size());
+      }
+      names.insert(name);
+    }
+    QVERIFY2(names.size() >= 10, std::to_string(names.size()).c_str());
+    for (const std::string& name : names) {
+      if (name.rfind("depot_cluster_", 0) == 0) {
+        QVERIFY2(exporter_source.find('"' + name + '"') != std::string::npos, name.c_str());
+      } else {
+        QVERIFY2(res->body.find("# TYPE " + name + " ") != std::string::npos, name.c_str());
+      }
+    }
+
+    const QString promtool = QStandardPaths::findExecutable("promtool");
+    if (promtool.isEmpty()) QSKIP("promtool not installed");
+    for (const QStringList& args : {QStringList{"check", "rules", "depot-alerts.yml"},
+                                    QStringList{"test", "rules", "depot-alerts.test.yml"}}) {
+      QProcess p;
+      p.setWorkingDirectory(dir);
+      p.start(promtool, args);
+      QVERIFY(p.waitForStarted(5000));
+      QVERIFY(p.waitForFinished(60000));
+      const QByteArray out = p.readAllStandardOutput() + p.readAllStandardError();
+      QVERIFY2(p.exitStatus() == QProcess::NormalExit && p.exitCode() == 0, out.constData());
+    }
   }
 
   // Many watchers opened and cancelled at once: every session is released

@@ -113,8 +113,8 @@ absl::StatusOr<Db> Db::open(const std::string& path, int flags, Writeback writeb
   (void)memstatus_off;
   sqlite3* raw = nullptr;
   const char* vfs = writeback == Writeback::kPaced ? pacedVfsName() : nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &raw,
-                                 flags | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE, vfs);
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &raw, flags | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE, vfs);
   Db db(raw);  // closes the handle on every path, also after a failed open
   if (rc != SQLITE_OK) return sqliteError(rc, raw, cat("opening '", path, "'"));
   return db;

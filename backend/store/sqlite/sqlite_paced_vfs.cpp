@@ -17,8 +17,8 @@ std::atomic<std::uint64_t> g_pieces{0};
 
 // One open file: our header, then the wrapped VFS's file object.
 struct PacedFile {
-  sqlite3_file base;  // base.pMethods = &kMethods once the real open succeeded
-  int fd;             // the wrapped file's descriptor (not ours to close); -1: not paced
+  sqlite3_file base;           // base.pMethods = &kMethods once the real open succeeded
+  int fd;                      // the wrapped file's descriptor (not ours to close); -1: not paced
   std::int64_t pending_bytes;  // written since the last piece was started
   std::int64_t pending_lo, pending_hi;
   std::int64_t inflight_lo, inflight_hi;  // the piece started last; empty when lo == hi
@@ -43,9 +43,9 @@ void resetRanges(PacedFile* p) {
 // since. Both calls are hints: errors are left to the next fsync.
 void startPiece(PacedFile* p) {
   if (p->inflight_hi > p->inflight_lo) {
-    ::sync_file_range(p->fd, p->inflight_lo, p->inflight_hi - p->inflight_lo,
-                      SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
-                          SYNC_FILE_RANGE_WAIT_AFTER);
+    ::sync_file_range(
+        p->fd, p->inflight_lo, p->inflight_hi - p->inflight_lo,
+        SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
   }
   ::sync_file_range(p->fd, p->pending_lo, p->pending_hi - p->pending_lo, SYNC_FILE_RANGE_WRITE);
   g_pieces.fetch_add(1, std::memory_order_relaxed);
@@ -113,9 +113,7 @@ int xShmLock(sqlite3_file* f, int offset, int n, int flags) {
   return real(f)->pMethods->xShmLock(real(f), offset, n, flags);
 }
 void xShmBarrier(sqlite3_file* f) { real(f)->pMethods->xShmBarrier(real(f)); }
-int xShmUnmap(sqlite3_file* f, int remove) {
-  return real(f)->pMethods->xShmUnmap(real(f), remove);
-}
+int xShmUnmap(sqlite3_file* f, int remove) { return real(f)->pMethods->xShmUnmap(real(f), remove); }
 int xFetch(sqlite3_file* f, sqlite3_int64 off, int amt, void** out) {
   return real(f)->pMethods->xFetch(real(f), off, amt, out);
 }
@@ -124,9 +122,25 @@ int xUnfetch(sqlite3_file* f, sqlite3_int64 off, void* page) {
 }
 
 const sqlite3_io_methods kMethods = {
-    3,     xClose,  xRead,    xWrite,     xTruncate, xSync,   xFileSize,
-    xLock, xUnlock, xCheckReservedLock, xFileControl, xSectorSize, xDeviceCharacteristics,
-    xShmMap, xShmLock, xShmBarrier, xShmUnmap, xFetch, xUnfetch,
+    .iVersion = 3,
+    .xClose = xClose,
+    .xRead = xRead,
+    .xWrite = xWrite,
+    .xTruncate = xTruncate,
+    .xSync = xSync,
+    .xFileSize = xFileSize,
+    .xLock = xLock,
+    .xUnlock = xUnlock,
+    .xCheckReservedLock = xCheckReservedLock,
+    .xFileControl = xFileControl,
+    .xSectorSize = xSectorSize,
+    .xDeviceCharacteristics = xDeviceCharacteristics,
+    .xShmMap = xShmMap,
+    .xShmLock = xShmLock,
+    .xShmBarrier = xShmBarrier,
+    .xShmUnmap = xShmUnmap,
+    .xFetch = xFetch,
+    .xUnfetch = xUnfetch,
 };
 
 // The unix VFS keeps the descriptor right after three pointers (unixFile:

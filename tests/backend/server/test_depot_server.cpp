@@ -797,9 +797,9 @@ class TestDepotServer : public QObject {
           "# TYPE depot_commit_duration_seconds histogram",
           "# TYPE depot_command_duration_seconds histogram",
           "depot_request_duration_seconds_count{rpc=\"Apply\"}", "# TYPE depot_queue_depth gauge",
-          "# TYPE depot_store_unapplied_entries gauge",
-          "# TYPE depot_watch_subscribers gauge", "# TYPE depot_open_holds gauge",
-          "# TYPE depot_alerts_firing gauge", "# TYPE depot_idempotency_requests gauge",
+          "# TYPE depot_store_unapplied_entries gauge", "# TYPE depot_watch_subscribers gauge",
+          "# TYPE depot_open_holds gauge", "# TYPE depot_alerts_firing gauge",
+          "# TYPE depot_idempotency_requests gauge",
           "# TYPE depot_idempotency_oldest_timestamp_seconds gauge",
           "depot_idempotency_forgotten_early_total 0\n", "process_start_time_seconds "}) {
       QVERIFY2(body.find(needle) != std::string::npos, needle);

@@ -522,10 +522,11 @@ class TestSqliteStore : public QObject {
     {
       DEPOT_ASSIGN_OR_FAIL(db, sqlite::Db::open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
                                                 sqlite::Db::Writeback::kPaced));
-      DEPOT_VERIFY_OK(db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-                              "PRAGMA wal_autocheckpoint=0;"
-                              "CREATE TABLE t(id INTEGER PRIMARY KEY, b BLOB)",
-                              "setting up"));
+      DEPOT_VERIFY_OK(
+          db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                  "PRAGMA wal_autocheckpoint=0;"
+                  "CREATE TABLE t(id INTEGER PRIMARY KEY, b BLOB)",
+                  "setting up"));
       DEPOT_VERIFY_OK(db.exec("BEGIN", "begin"));
       DEPOT_ASSIGN_OR_FAIL(insert, db.prepare("INSERT INTO t(id, b) VALUES(?1, ?2)", true));
       for (int i = 1; i <= kRows; ++i) {
@@ -576,8 +577,8 @@ class TestSqliteStore : public QObject {
     while (store->unappliedEntries() != 0 && std::chrono::steady_clock::now() < settled)
       QThread::msleep(5);
     QCOMPARE(store->unappliedEntries(), std::size_t{0});
-    DEPOT_ASSIGN_OR_FAIL(log, sqlite::Db::open(sqlite::CommitLog::pathFor(path),
-                                               SQLITE_OPEN_READONLY));
+    DEPOT_ASSIGN_OR_FAIL(log,
+                         sqlite::Db::open(sqlite::CommitLog::pathFor(path), SQLITE_OPEN_READONLY));
     DEPOT_ASSIGN_OR_FAIL(logged, log.queryInt("SELECT count(*) FROM commits"));
     QVERIFY(logged > 0);
     // Drops follow an applier round at most every 500 ms: keep committing

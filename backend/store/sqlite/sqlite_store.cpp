@@ -471,7 +471,7 @@ absl::Status SqliteStore::commit(const CommitBatch& batch) {
   if (m_stopping) return absl::UnavailableError("commit: the store is closing");
   if (!room) {
     return absl::UnavailableError(sqlite::cat(
-        "commit: the store's tables are ", m_pending_entries,
+        "commit: the store's tables are ", m_pending_entries.load(),
         " ledger entries behind the commit log for 30 s (is the disk full or failing?); "
         "nothing in the batch was written"));
   }
@@ -495,7 +495,6 @@ absl::Status SqliteStore::commit(const CommitBatch& batch) {
   // + 1: a batch without entries still takes room.
   m_pending.push_back(PendingRecord{id, std::move(payload), entries + 1});
   m_pending_entries += entries + 1;
-  m_unapplied_entries.store(m_pending_entries, std::memory_order_relaxed);
   lock.unlock();
   m_work.notify_one();
   return absl::OkStatus();
@@ -662,7 +661,6 @@ void SqliteStore::runApplier() {
       {
         std::lock_guard lock(m_log_mutex);
         m_pending_entries -= taken;
-        m_unapplied_entries.store(m_pending_entries, std::memory_order_relaxed);
       }
       m_log_room.notify_all();
       round.clear();

@@ -100,7 +100,7 @@ class SqliteStore final : public Store {
   };
   absl::StatusOr<Diagnostics> diagnostics();
   std::size_t unappliedEntries() const override {
-    return m_unapplied_entries.load(std::memory_order_relaxed);
+    return m_pending_entries.load(std::memory_order_relaxed);
   }
 
   std::string ledgerId() const override { return m_ledger_id; }
@@ -205,9 +205,9 @@ class SqliteStore final : public Store {
   std::array<Seq, kShardCount> m_committed_last ABSL_GUARDED_BY(m_log_mutex){};
   std::array<std::uint64_t, kShardCount> m_epoch ABSL_GUARDED_BY(m_log_mutex){};
   std::deque<PendingRecord> m_pending ABSL_GUARDED_BY(m_log_mutex);
-  std::size_t m_pending_entries ABSL_GUARDED_BY(m_log_mutex) = 0;
-  // m_pending_entries for readers that must not take m_log_mutex (/metrics).
-  std::atomic<std::size_t> m_unapplied_entries{0};
+  // Changed only under m_log_mutex (the waits on m_log_room and m_work test
+  // it there); atomic so that unappliedEntries() (/metrics) reads it without.
+  std::atomic<std::size_t> m_pending_entries{0};
   bool m_stopping ABSL_GUARDED_BY(m_log_mutex) = false;
   int m_readers_waiting ABSL_GUARDED_BY(m_log_mutex) = 0;  // in awaitApplied()
   std::chrono::steady_clock::time_point m_oldest_pending_at ABSL_GUARDED_BY(m_log_mutex);

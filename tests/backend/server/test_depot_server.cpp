@@ -81,6 +81,14 @@ class TestDepotServer : public QObject {
   std::unique_ptr<v1::Operations::Stub> m_ops;
   std::string m_ledgerId;
 
+  // GET /metrics from the fixture's exporter.
+  httplib::Result scrapeMetrics() {
+    httplib::Client client("127.0.0.1", m_fx.http->port());
+    client.set_connection_timeout(5);
+    client.set_read_timeout(5);
+    return client.Get("/metrics");
+  }
+
   v1::ApplyResponse apply(std::vector<v1::Movement> movements, grpc::Status* status = nullptr) {
     v1::ApplyRequest req;
     for (auto& m : movements) *req.add_movements() = std::move(m);
@@ -783,10 +791,7 @@ class TestDepotServer : public QObject {
   }
 
   void metricsScrape() {
-    httplib::Client client("127.0.0.1", m_fx.http->port());
-    client.set_connection_timeout(5);
-    client.set_read_timeout(5);
-    auto res = client.Get("/metrics");
+    auto res = scrapeMetrics();
     QVERIFY(res);
     QCOMPARE(res->status, 200);
     const std::string& body = res->body;
@@ -833,10 +838,7 @@ class TestDepotServer : public QObject {
     QVERIFY(exporter.open(QIODevice::ReadOnly));
     const std::string exporter_source = exporter.readAll().toStdString();
 
-    httplib::Client client("127.0.0.1", m_fx.http->port());
-    client.set_connection_timeout(5);
-    client.set_read_timeout(5);
-    auto res = client.Get("/metrics");
+    auto res = scrapeMetrics();
     QVERIFY(res);
     QCOMPARE(res->status, 200);
 

@@ -527,7 +527,7 @@ class TestSqliteStore : public QObject {
                   "PRAGMA wal_autocheckpoint=0;"
                   "CREATE TABLE t(id INTEGER PRIMARY KEY, b BLOB)",
                   "setting up"));
-      DEPOT_VERIFY_OK(db.exec("BEGIN", "begin"));
+      DEPOT_ASSIGN_OR_FAIL(txn, sqlite::Txn::begin(db, sqlite::Txn::Mode::kImmediate, "inserting"));
       DEPOT_ASSIGN_OR_FAIL(insert, db.prepare("INSERT INTO t(id, b) VALUES(?1, ?2)", true));
       for (int i = 1; i <= kRows; ++i) {
         sqlite::Stmt::Scope scope(insert);
@@ -535,7 +535,7 @@ class TestSqliteStore : public QObject {
         insert.bindBlob(2, blob);
         DEPOT_VERIFY_OK(insert.run("inserting"));
       }
-      DEPOT_VERIFY_OK(db.exec("COMMIT", "commit"));
+      DEPOT_VERIFY_OK(txn.commit());
       const std::uint64_t after_wal = sqlite::pacedWritebackPieces();
       // ~8 MiB of WAL frames in 256 KiB pieces.
       QVERIFY2(after_wal - before >= 16, std::to_string(after_wal - before).c_str());

@@ -254,7 +254,9 @@ void Engine::reportRequestsLoaded(const ShardState& st) const {
   if (!m_onRequestsLoaded || st.requests.empty()) return;
   std::vector<std::pair<std::uint64_t, std::uint64_t>> records;
   records.reserve(st.requests.size());
-  for (const auto& [key, rec] : st.requests) records.emplace_back(key.fnv, rec.fingerprint);
+  st.requests.forEach([&](const RequestKey& key, std::uint64_t fingerprint) {
+    records.emplace_back(key.fnv, fingerprint);
+  });
   m_onRequestsLoaded(records);
 }
 

@@ -73,29 +73,6 @@ RequestKey requestKey(std::string_view request_id) {
   return RequestKey{requestDigest(request_id), absl::Hash<std::string_view>{}(request_id)};
 }
 
-RememberedRequest RememberedRequest::of(std::uint64_t fingerprint, Micros ts,
-                                        const Outcome& outcome) {
-  RememberedRequest r;
-  r.fingerprint = fingerprint;
-  r.ts = ts;
-  r.first_seq = outcome.first_seq;
-  r.entries = outcome.entries;
-  r.code = outcome.code;
-  r.after.assign(outcome.after.begin(), outcome.after.end());
-  if (!outcome.message.empty()) r.message = std::make_unique<const std::string>(outcome.message);
-  return r;
-}
-
-Outcome RememberedRequest::outcome() const {
-  Outcome o;
-  o.code = code;
-  if (message) o.message = *message;
-  o.first_seq = first_seq;
-  o.entries = entries;
-  o.after.assign(after.begin(), after.end());
-  return o;
-}
-
 Fingerprint& Fingerprint::add(std::string_view s) {
   add(static_cast<std::int64_t>(s.size()));
   for (unsigned char c : s) {

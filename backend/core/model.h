@@ -177,10 +177,9 @@ RequestKey requestKey(std::string_view request_id);
 // requestKey(id).fnv alone: the RequestRegistry's key.
 std::uint64_t requestDigest(std::string_view request_id);
 
-// An idempotency record as the shard keeps it in memory: the outcome in
-// compact form (no heap allocation for the usual one-balance answer; the
-// message only for refusals). This is the largest per-request structure of
-// the idempotency window: ~72 bytes plus the 16-byte key.
+// An idempotency record's answer as a restart reads it from the store (the
+// shard's IdempotencyWindow keeps it more compactly): no heap allocation for
+// the usual one-balance answer, the message only for refusals.
 struct RememberedRequest {
   std::uint64_t fingerprint = 0;
   Micros ts = 0;
@@ -189,14 +188,10 @@ struct RememberedRequest {
   absl::StatusCode code = absl::StatusCode::kOk;
   absl::InlinedVector<std::pair<LocationId, Balance>, 1> after;
   std::unique_ptr<const std::string> message;  // refusals only
-
-  static RememberedRequest of(std::uint64_t fingerprint, Micros ts, const Outcome& outcome);
-  Outcome outcome() const;
 };
 
 // An idempotency record as a restart recovers it (ShardRecovery): the key of
-// its request id instead of the id, the outcome in the compact form the
-// shard keeps. A restart recovers millions of these.
+// its request id instead of the id. A restart recovers millions of these.
 struct RecoveredRequest {
   RequestKey key;
   RememberedRequest remembered;

@@ -44,20 +44,7 @@ void ShardState::load(ShardRecovery r) {
   for (auto& h : r.holds) holds[h.order_id] = std::move(h);
   pending.clear();
   for (auto& c : r.pending) pending[c.count_id] = std::move(c);
-  requests.clear();
-  request_order.clear();
-  // The window queue needs ts order; the store's order (commit order) is
-  // nearly always it already, so the sort is skipped then.
-  const auto by_ts = [](const RecoveredRequest& a, const RecoveredRequest& b) {
-    return a.remembered.ts < b.remembered.ts;
-  };
-  if (!std::is_sorted(r.requests.begin(), r.requests.end(), by_ts))
-    std::stable_sort(r.requests.begin(), r.requests.end(), by_ts);
-  requests.reserve(r.requests.size());
-  for (auto& rec : r.requests) {
-    if (requests.insert_or_assign(rec.key, std::move(rec.remembered)).second)
-      request_order.push_back(rec.key);
-  }
+  requests.restore(std::move(r.requests));
 }
 
 void ShardState::expectBalances(std::size_t items, std::size_t rows) {
@@ -84,46 +71,18 @@ void ShardState::loadBalances(std::span<const BalanceRow> rows) {
   }
 }
 
-void ShardState::pruneRequests(Micros before) {
-  while (!request_order.empty()) {
-    auto it = requests.find(request_order.front());
-    if (it != requests.end()) {
-      if (it->second.ts >= before) break;
-      requests.erase(it);
-    }
-    request_order.pop_front();
-  }
-}
-
 void ShardState::prune(Micros before) {
-  pruneRequests(before);
+  requests.forgetBefore(before);
   absl::erase_if(holds, [before](const auto& kv) {
     return kv.second.state != HoldState::kOpen && kv.second.closed_at < before;
   });
 }
 
-std::size_t ShardState::forgetBefore(Micros before) {
-  const std::size_t had = requests.size();
-  pruneRequests(before);
-  return had - requests.size();
-}
+std::size_t ShardState::forgetBefore(Micros before) { return requests.forgetBefore(before); }
 
-Micros ShardState::newestRequestTs() const {
-  for (auto it = request_order.rbegin(); it != request_order.rend(); ++it) {
-    auto found = requests.find(*it);
-    if (found != requests.end()) return found->second.ts;
-  }
-  return 0;
-}
+Micros ShardState::newestRequestTs() const { return requests.newestTs(); }
 
-Micros ShardState::oldestRequestTs() const {
-  // The order queue may start with keys already forgotten (replaced ones).
-  for (const RequestKey& key : request_order) {
-    auto it = requests.find(key);
-    if (it != requests.end()) return it->second.ts;
-  }
-  return 0;
-}
+Micros ShardState::oldestRequestTs() const { return requests.oldestTs(); }
 
 std::size_t ShardState::openHolds() const {
   std::size_t n = 0;
@@ -147,14 +106,14 @@ bool ShardTxn::empty() const {
 
 std::optional<Outcome> ShardTxn::lookup(const std::string& request_id, std::uint64_t fingerprint,
                                         bool* replayed) {
-  auto it = m_state.requests.find(requestKey(request_id));
-  if (it == m_state.requests.end()) return std::nullopt;
-  if (it->second.fingerprint != fingerprint)
+  const IdempotencyWindow::Record* held = m_state.requests.find(requestKey(request_id));
+  if (held == nullptr) return std::nullopt;
+  if (held->fingerprint != fingerprint)
     return refuse(absl::StatusCode::kAlreadyExists,
                   absl::StrCat("request_id: '", request_id,
                                "' was already used for a different request"));
   if (replayed) *replayed = true;
-  return it->second.outcome();
+  return m_state.requests.outcome(*held);
 }
 
 void ShardTxn::remember(const std::string& request_id, std::uint64_t fingerprint,
@@ -165,10 +124,8 @@ void ShardTxn::remember(const std::string& request_id, std::uint64_t fingerprint
   rec.fingerprint = fingerprint;
   rec.outcome = outcome;
   rec.ts = m_now;
-  const RequestKey key = requestKey(request_id);
-  m_state.requests.insert_or_assign(key, RememberedRequest::of(fingerprint, m_now, outcome));
-  m_state.request_order.push_back(key);
-  m_requestUndo.push_back(key);
+  if (m_state.requests.remember(requestKey(request_id), fingerprint, m_now, outcome))
+    ++m_requestsAdded;
   m_records.push_back(std::move(rec));
 }
 
@@ -563,8 +520,8 @@ Outcome ShardTxn::decide(const DecideCmd& cmd, CountRecord* record, bool* replay
 }
 
 ShardTxn::Savepoint ShardTxn::savepoint() const {
-  return Savepoint{m_balanceUndo.size(), m_holdUndo.size(),  m_requestUndo.size(),
-                   m_countUndo.size(),   m_entries.size(),   m_records.size(),
+  return Savepoint{m_balanceUndo.size(),  m_holdUndo.size(), m_requestsAdded,
+                   m_countUndo.size(),    m_entries.size(),  m_records.size(),
                    m_countChanges.size(), m_newHolds.size(), m_state.last_seq};
 }
 
@@ -593,11 +550,7 @@ void ShardTxn::rollbackTo(const Savepoint& sp) {
       m_state.holds.erase(id);
     m_holdUndo.pop_back();
   }
-  while (m_requestUndo.size() > sp.requests) {
-    m_state.requests.erase(m_requestUndo.back());
-    m_state.request_order.pop_back();
-    m_requestUndo.pop_back();
-  }
+  for (; m_requestsAdded > sp.requests; --m_requestsAdded) m_state.requests.forgetNewest();
   while (m_countUndo.size() > sp.counts) {
     auto& [id, old] = m_countUndo.back();
     if (old)

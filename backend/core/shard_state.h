@@ -15,6 +15,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/container/inlined_vector.h"
 #include "core/huge_pages.h"
+#include "core/idempotency_window.h"
 #include "core/model.h"
 #include "store/store.h"
 
@@ -61,8 +62,7 @@ struct ShardState {
   LargeMap<ItemId, absl::InlinedVector<LocationId, 2>> item_locations;
   LargeMap<ItemId, ItemTotals> totals;
   absl::flat_hash_map<std::string, Hold> holds;  // by order_id: open, and closed within the window
-  LargeMap<RequestKey, RememberedRequest> requests;
-  std::deque<RequestKey> request_order;  // insertion (= ts) order, for the window
+  IdempotencyWindow requests;
   absl::flat_hash_map<std::string, CountRecord> pending;     // counts awaiting approval
 
   // Replaces the state with `recovery`; its balances may be left empty and
@@ -81,9 +81,6 @@ struct ShardState {
   Micros oldestRequestTs() const;  // 0 when none is remembered
   Micros newestRequestTs() const;  // 0 when none is remembered
   std::size_t openHolds() const;
-
- private:
-  void pruneRequests(Micros before);
 };
 
 struct MovementCmd {
@@ -210,7 +207,7 @@ class ShardTxn {
 
   std::vector<BalanceUndo> m_balanceUndo;
   std::vector<std::pair<std::string, std::optional<Hold>>> m_holdUndo;
-  std::vector<RequestKey> m_requestUndo;
+  std::size_t m_requestsAdded = 0;  // records this batch added to the window
   std::vector<std::pair<std::string, std::optional<CountRecord>>> m_countUndo;
 
   std::vector<LedgerEntry> m_entries;

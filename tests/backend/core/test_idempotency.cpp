@@ -1,7 +1,10 @@
 // Invariant 4: a retry with the same request_id returns the first result and
 // applies nothing twice, also after a restart; a reused id with a different
 // payload is refused with ALREADY_EXISTS, even on another shard.
+#include <algorithm>
 #include <cstring>
+#include <deque>
+#include <random>
 
 #include "core/huge_pages.h"
 #include "core/shard_state.h"
@@ -135,14 +138,37 @@ class TestIdempotency : public QObject {
     QCOMPARE(f.balance("SKU-1", "w1/A").on_hand, 150);
   }
 
-  // The shard keeps its records in compact form (digest key, inline
-  // balances, message only for refusals): nothing of the answer is lost.
+  // The window keeps its records in compact form (digest key, one balance
+  // inline, the rest in a side table): nothing of the answer is lost, and
+  // forgetting a record forgets its side part too.
   void compactRecordKeepsTheWholeAnswer() {
-    Outcome transfer;
+    IdempotencyWindow w;
+    Outcome transfer;  // two balances: the side table
     transfer.first_seq = 41;
     transfer.entries = 2;
     transfer.after = {{7, Balance{6, 2}}, {9, Balance{4, 0}}};
-    const Outcome back = RememberedRequest::of(0xfeed, 123, transfer).outcome();
+    Outcome shipped;  // one balance: inline
+    shipped.first_seq = 50;
+    shipped.entries = 1;
+    shipped.after = {{3, Balance{-2, 1}}};
+    Outcome refused;  // a message: the side table
+    refused.code = absl::StatusCode::kFailedPrecondition;
+    refused.message = "quantity: 15 exceeds the 10 available at w1/A";
+    Outcome many;  // more entries than a slot counts
+    many.first_seq = 7;
+    many.entries = (1u << 24) + 5;
+    QVERIFY(w.remember(requestKey("t"), 0xfeed, 123, transfer));
+    QVERIFY(w.remember(requestKey("s"), 0x5, 124, shipped));
+    QVERIFY(w.remember(requestKey("r"), 0xbeef, 456, refused));
+    QVERIFY(w.remember(requestKey("m"), 0x6, 457, many));
+    QCOMPARE(w.size(), std::size_t{4});
+    QCOMPARE(w.sideRecords(), std::size_t{3});  // all but "s"
+
+    const auto* t = w.find(requestKey("t"));
+    QVERIFY(t != nullptr);
+    QCOMPARE(t->fingerprint, std::uint64_t{0xfeed});
+    QCOMPARE(t->ts, Micros{123});
+    const Outcome back = w.outcome(*t);
     QCOMPARE(back.code, absl::StatusCode::kOk);
     QCOMPARE(back.first_seq, Seq{41});
     QCOMPARE(back.entries, 2u);
@@ -151,15 +177,86 @@ class TestIdempotency : public QObject {
     QCOMPARE(back.after[1].second, (Balance{4, 0}));
     QVERIFY(back.message.empty());
 
-    Outcome refused;
-    refused.code = absl::StatusCode::kFailedPrecondition;
-    refused.message = "quantity: 15 exceeds the 10 available at w1/A";
-    const RememberedRequest rec = RememberedRequest::of(0xbeef, 456, refused);
-    QCOMPARE(rec.fingerprint, std::uint64_t{0xbeef});
-    QCOMPARE(rec.ts, Micros{456});
-    QCOMPARE(rec.outcome().code, absl::StatusCode::kFailedPrecondition);
-    QCOMPARE(rec.outcome().message, refused.message);
-    QVERIFY(rec.outcome().after.empty());
+    const Outcome one = w.outcome(*w.find(requestKey("s")));
+    QCOMPARE(one.first_seq, Seq{50});
+    QCOMPARE(one.entries, 1u);
+    QCOMPARE(one.after.size(), 1u);
+    QCOMPARE(one.after[0].first, LocationId{3});
+    QCOMPARE(one.after[0].second, (Balance{-2, 1}));
+
+    const Outcome no = w.outcome(*w.find(requestKey("r")));
+    QCOMPARE(no.code, absl::StatusCode::kFailedPrecondition);
+    QCOMPARE(no.message, refused.message);
+    QVERIFY(no.after.empty());
+    QCOMPARE(w.outcome(*w.find(requestKey("m"))).entries, many.entries);
+
+    // A key held already is overwritten in place, not added.
+    QVERIFY(!w.remember(requestKey("t"), 0xfeed, 458, shipped));
+    QCOMPARE(w.size(), std::size_t{4});
+    QCOMPARE(w.outcome(*w.find(requestKey("t"))).after.size(), 1u);
+    QCOMPARE(w.sideRecords(), std::size_t{2});
+
+    w.forgetNewest();  // "m"
+    QVERIFY(!w.contains(requestKey("m")));
+    QCOMPARE(w.forgetBefore(459), std::size_t{3});  // "t" now has ts 458, in its old place
+    QVERIFY(w.empty());
+    QCOMPARE(w.sideRecords(), std::size_t{0});  // the side parts went with their records
+    QCOMPARE(w.oldestTs(), Micros{0});
+  }
+
+  // The window against a plain model under a long random mix of remember,
+  // undo and forget: the ring wraps around and grows and shrinks many times,
+  // and every held key is found with its answer, every forgotten one is not.
+  void windowMatchesAModelAcrossRingWraps() {
+    IdempotencyWindow w;
+    std::deque<std::pair<std::string, Micros>> model;  // oldest first
+    std::mt19937_64 rng(42);
+    Micros ts = 1;
+    int next_id = 0;
+    for (int op = 0; op < 40'000; ++op) {
+      const auto pick = rng() % 100;
+      if (pick < 70) {
+        Outcome o;
+        o.first_seq = static_cast<Seq>(next_id);
+        o.entries = 1;
+        o.after = {{static_cast<LocationId>(next_id), Balance{next_id, 0}}};
+        if (pick < 7) o.after.push_back({1, Balance{1, 1}});
+        const std::string id = "id-" + std::to_string(next_id++);
+        ts += static_cast<Micros>(rng() % 3);
+        QVERIFY(w.remember(requestKey(id), 1, ts, o));
+        model.emplace_back(id, ts);
+      } else if (pick < 75 && !model.empty()) {
+        w.forgetNewest();
+        model.pop_back();
+      } else if (pick < 80) {
+        // Forget the oldest third on average (sometimes everything).
+        const Micros before = model.empty() ? ts : model[model.size() / 3].second + 1;
+        std::size_t forgotten = 0;
+        while (!model.empty() && model.front().second < before) {
+          model.pop_front();
+          ++forgotten;
+        }
+        QCOMPARE(w.forgetBefore(before), forgotten);
+      }
+      QCOMPARE(w.size(), model.size());
+      if (op % 997 == 0) {
+        for (const auto& [id, at] : model) {
+          const auto* r = w.find(requestKey(id));
+          QVERIFY2(r != nullptr, id.c_str());
+          QCOMPARE(r->ts, at);
+          const Outcome o = w.outcome(*r);
+          QCOMPARE(o.after.at(0).second.on_hand, Qty{std::stoi(id.substr(3))});
+        }
+        for (int k = 0; k < 50 && next_id > 0; ++k) {
+          const std::string id = "id-" + std::to_string(rng() % static_cast<unsigned>(next_id));
+          const bool held =
+              std::any_of(model.begin(), model.end(), [&](const auto& m) { return m.first == id; });
+          QCOMPARE(w.contains(requestKey(id)), held);
+        }
+        QCOMPARE(w.oldestTs(), model.empty() ? Micros{0} : model.front().second);
+        QCOMPARE(w.newestTs(), model.empty() ? Micros{0} : model.back().second);
+      }
+    }
   }
 
   // Tables past 2 MiB live in their own huge-page-aligned mappings
@@ -188,19 +285,23 @@ class TestIdempotency : public QObject {
     ShardState st;
     st.load(std::move(r));
     QCOMPARE(st.requests.size(), std::size_t{kRecords});
+    const std::size_t full_bytes = st.requests.bytesHeld();
+    QVERIFY2(full_bytes < kRecords * 90, std::to_string(full_bytes).c_str());  // ~72 per record
     for (int i = 0; i < kRecords; i += 997) {
-      auto it = st.requests.find(requestKey("big-" + std::to_string(i)));
-      QVERIFY(it != st.requests.end());
-      QCOMPARE(it->second.fingerprint, static_cast<std::uint64_t>(i) * 7);
-      QCOMPARE(it->second.after[0].second.on_hand, Qty{i});
+      const auto* rec = st.requests.find(requestKey("big-" + std::to_string(i)));
+      QVERIFY(rec != nullptr);
+      QCOMPARE(rec->fingerprint, static_cast<std::uint64_t>(i) * 7);
+      QCOMPARE(st.requests.outcome(*rec).after[0].second.on_hand, Qty{i});
     }
     st.prune(kRecords / 2 + 1);  // forgets ts 1 .. kRecords/2
     QCOMPARE(st.requests.size(), std::size_t{kRecords / 2});
     QVERIFY(!st.requests.contains(requestKey("big-0")));
     QVERIFY(st.requests.contains(requestKey("big-" + std::to_string(kRecords - 1))));
-    st.requests.rehash(0);  // shrinks into a smaller block
-    QCOMPARE(st.requests.size(), std::size_t{kRecords / 2});
-    QVERIFY(st.requests.contains(requestKey("big-" + std::to_string(kRecords / 2))));
+    st.prune(kRecords - kRecords / 10 + 1);  // a tenth left: the ring shrinks into a smaller block
+    QCOMPARE(st.requests.size(), std::size_t{kRecords / 10});
+    QVERIFY(st.requests.bytesHeld() < full_bytes / 3);
+    QVERIFY(st.requests.contains(requestKey("big-" + std::to_string(kRecords - kRecords / 10))));
+    QVERIFY(!st.requests.contains(requestKey("big-" + std::to_string(kRecords / 2))));
   }
 
   // Records loaded from the store come back keyed by digest; the window
@@ -218,15 +319,15 @@ class TestIdempotency : public QObject {
     ShardState st;
     st.load(std::move(r));
     QCOMPARE(st.requests.size(), std::size_t{1000});  // 1000 ids, 1000 distinct keys
-    st.prune(501);  // forgets ts 1..500, i.e. req-500..req-999
+    st.prune(501);                                    // forgets ts 1..500, i.e. req-500..req-999
     QCOMPARE(st.requests.size(), std::size_t{500});
     QVERIFY(st.requests.contains(requestKey("req-0")));
     QVERIFY(st.requests.contains(requestKey("req-499")));
     QVERIFY(!st.requests.contains(requestKey("req-500")));
-    QCOMPARE(st.requests.at(requestKey("req-7")).fingerprint, std::uint64_t{7});
+    QCOMPARE(st.requests.find(requestKey("req-7"))->fingerprint, std::uint64_t{7});
+    QCOMPARE(st.requests.oldestTs(), Micros{501});
     st.prune(2000);
     QVERIFY(st.requests.empty());
-    QVERIFY(st.request_order.empty());
   }
 };
 

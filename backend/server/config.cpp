@@ -81,7 +81,7 @@ ParseOutcome parseCommandLine(int argc, const char* const* argv, DaemonConfig& c
       ->type_name("SECONDS")
       ->check(CLI::Range(60, 7 * 24 * 3600));
   app.add_option("--idempotency-max-requests", config.idempotency_max_requests,
-                 "Memory bound of the idempotency window (~220 bytes each): past this many "
+                 "Memory bound of the idempotency window (~130 bytes each): past this many "
                  "remembered request ids the oldest are forgotten early "
                  "(depot_idempotency_forgotten_early_total); 0 = no bound")
       ->capture_default_str()

@@ -1,6 +1,7 @@
 #include "core/idempotency_window.h"
 
 #include <algorithm>
+#include <cstring>
 #include <new>
 #include <span>
 #include <type_traits>
@@ -137,7 +138,11 @@ void IdempotencyWindow::popBack() {
 void IdempotencyWindow::reallocate(std::size_t capacity) {
   HugePageAllocator<Record> alloc;
   Record* ring = alloc.allocate(capacity);
-  for (std::size_t i = 0; i < m_size; ++i) new (&ring[i]) Record(at(i));
+  // The records are trivially copyable: the ring's two runs are copied whole.
+  const std::size_t first = std::min(m_size, m_capacity - m_head);
+  if (first > 0) std::memcpy(static_cast<void*>(ring), &m_ring[m_head], first * sizeof(Record));
+  if (m_size > first)
+    std::memcpy(static_cast<void*>(ring + first), m_ring, (m_size - first) * sizeof(Record));
   if (m_ring) alloc.deallocate(m_ring, m_capacity);
   m_ring = ring;
   m_capacity = capacity;

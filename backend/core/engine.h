@@ -112,10 +112,12 @@ class Engine {
   void setLeaseDeadline(ShardId shard, std::int64_t steady_micros);
   // Called once per loaded shard with (digest of the id, i.e.
   // requestDigest(id), fingerprint) of each of its idempotency records: by
-  // recover() (on its loading threads, concurrently) and by acquire() (on
-  // the writer).
+  // recover() (on its loading threads, concurrently, once every shard is
+  // loaded) and by acquire() (on the writer). expected_total is the number
+  // of records of all the shards being loaded (recover), 0 when unknown.
   using RequestsLoadedHook =
-      std::function<void(const std::vector<std::pair<std::uint64_t, std::uint64_t>>& records)>;
+      std::function<void(const std::vector<std::pair<std::uint64_t, std::uint64_t>>& records,
+                         std::size_t expected_total)>;
   void setRequestsLoadedHook(RequestsLoadedHook hook);
   // Called (from a writer) when the store fenced a commit or a lease ran out:
   // ownership must be checked now.
@@ -171,7 +173,7 @@ class Engine {
   void housekeepWindow(Writer& w, Micros now);
   // Expiries and alert rules of a freshly loaded shard.
   void reviveShard(Writer& w, ShardState& st);
-  void reportRequestsLoaded(const ShardState& st) const;  // to m_onRequestsLoaded
+  void reportRequestsLoaded(const ShardState& st, std::size_t expected_total) const;
   bool leaseExpired(ShardId shard) const;
 
   Store& m_store;

@@ -1,5 +1,7 @@
 #include "core/request_registry.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "core/shard_state.h"
 
@@ -15,15 +17,20 @@ absl::Status RequestRegistry::claim(std::string_view field, std::string_view req
                    "' was already used for a different request"));
 }
 
-void RequestRegistry::rememberAll(const std::vector<std::pair<std::uint64_t, std::uint64_t>>& records,
-                                  Micros now) {
+void RequestRegistry::rememberAll(
+    const std::vector<std::pair<std::uint64_t, std::uint64_t>>& records, Micros now,
+    std::size_t expected_total) {
+  // A stripe's share of the total, with room for the spread between stripes.
+  const std::size_t expected_per_stripe =
+      expected_total == 0 ? 0 : expected_total / kStripes + expected_total / kStripes / 16 + 16;
   std::array<std::vector<std::pair<std::uint64_t, std::uint64_t>>, kStripes> by_stripe;
   for (auto& v : by_stripe) v.reserve(records.size() / kStripes + 16);
   for (const auto& r : records) by_stripe[r.first % kStripes].push_back(r);
   for (std::size_t i = 0; i < kStripes; ++i) {
     Stripe& s = m_stripes[i];
     std::lock_guard lock(s.mutex);
-    s.fingerprints.reserve(s.fingerprints.size() + by_stripe[i].size());
+    s.fingerprints.reserve(
+        std::max(s.fingerprints.size() + by_stripe[i].size(), expected_per_stripe));
     for (const auto& [digest, fingerprint] : by_stripe[i])
       if (s.fingerprints.try_emplace(digest, fingerprint).second) s.order.emplace_back(now, digest);
     trim(s, now);

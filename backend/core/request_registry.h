@@ -33,8 +33,11 @@ class RequestRegistry {
                      std::uint64_t fingerprint, Micros now);
   // Records ids already accepted, as (digest, i.e. requestDigest(id),
   // fingerprint), as a restart recovers them from a shard; each stripe is
-  // locked once. The first fingerprint seen for an id wins.
-  void rememberAll(const std::vector<std::pair<std::uint64_t, std::uint64_t>>& records, Micros now);
+  // locked once. The first fingerprint seen for an id wins. expected_total
+  // (0: unknown) is how many ids the whole restart brings: the stripes are
+  // sized for it on the first call instead of doubling as they fill.
+  void rememberAll(const std::vector<std::pair<std::uint64_t, std::uint64_t>>& records, Micros now,
+                   std::size_t expected_total = 0);
 
  private:
   static constexpr std::size_t kStripes = 64;

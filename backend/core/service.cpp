@@ -141,8 +141,9 @@ absl::StatusOr<std::unique_ptr<InventoryService>> InventoryService::start(Store&
   impl->alerts.setShared(options.cluster_member);
   Impl* raw = impl.get();
   impl->engine.setRequestsLoadedHook(
-      [raw](const std::vector<std::pair<std::uint64_t, std::uint64_t>>& records) {
-        raw->registry.rememberAll(records, raw->clock.now());
+      [raw](const std::vector<std::pair<std::uint64_t, std::uint64_t>>& records,
+            std::size_t expected_total) {
+        raw->registry.rememberAll(records, raw->clock.now(), expected_total);
       });
   // recover() hands every remembered request to the hook above.
   if (auto s = impl->engine.recover(awaitCatalog); !s.ok()) return s;

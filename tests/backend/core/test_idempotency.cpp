@@ -6,9 +6,11 @@
 #include <deque>
 #include <random>
 
+#include "absl/strings/match.h"
 #include "core/huge_pages.h"
 #include "core/shard_state.h"
 #include "core_fixture.h"
+#include "store/sqlite/sqlite_db.h"
 
 using namespace depot;
 using namespace depot::test;
@@ -89,6 +91,38 @@ class TestIdempotency : public QObject {
     QCOMPARE(f.balance("SKU-1", "w1/A"), (Balance{6, 2}));
     QCOMPARE(f.balance("SKU-1", "w1/B"), (Balance{4, 0}));
     QCOMPARE(f.replayProblem(), std::string());
+  }
+
+  // A restart whose idempotency records cannot be read fails with the
+  // reason, without hanging: the recovery threads wait for each other
+  // before the records go to the registry, also when one of them failed.
+  void restartWithUnreadableRecordsFailsCleanly() {
+    QString dir;
+    {
+      CoreFixture f;
+      f.seedCatalog();
+      for (int i = 1; i <= 4; ++i)
+        QVERIFY(f.move(K::kReceive, "SKU-" + std::to_string(i), "w1/A", 5, "u-" + std::to_string(i))
+                    .outcome.ok());
+      f.close();
+      auto db = sqlite::Db::open((f.dir() + "/depot.db").toStdString(), SQLITE_OPEN_READWRITE);
+      QVERIFY(db.ok());
+      // One shard's records only: the other recovery thread loads its shards
+      // and waits for this one.
+      QVERIFY(db->exec("UPDATE requests SET records = x'ff01' WHERE shard = "
+                       "(SELECT min(shard) FROM requests)",
+                       "corrupting")
+                  .ok());
+      SqliteStore::Options o;
+      o.path = (f.dir() + "/depot.db").toStdString();
+      auto store = SqliteStore::open(o);
+      QVERIFY(store.ok());
+      ManualClock clock(kStart);
+      auto svc = InventoryService::start(**store, clock, {});
+      QVERIFY(!svc.ok());
+      QVERIFY2(absl::StrContains(svc.status().message(), "recovering shard"),
+               std::string(svc.status().message()).c_str());
+    }
   }
 
   void duplicateWithinOneBatch() {

@@ -19,7 +19,8 @@ static_assert(sizeof(IdempotencyWindow::Record) == 64, "a record is one cache li
 static_assert(std::is_trivially_copyable_v<IdempotencyWindow::Record>);
 static_assert(std::is_trivially_destructible_v<IdempotencyWindow::Record>);
 
-IdempotencyWindow::IdempotencyWindow() : m_index(0, IndexHash{this}, IndexEq{this}) {}
+IdempotencyWindow::IdempotencyWindow(std::uint32_t first_serial)
+    : m_headSerial(first_serial), m_index(0, IndexHash{this}, IndexEq{this}) {}
 
 IdempotencyWindow::~IdempotencyWindow() {
   m_index.clear();
@@ -55,7 +56,10 @@ Outcome IdempotencyWindow::outcome(const Record& r) const {
 void IdempotencyWindow::encode(absl::StatusCode code, std::string_view message, Seq first_seq,
                                std::uint32_t entries,
                                std::span<const std::pair<LocationId, Balance>> after, Record& r) {
-  r.code = static_cast<std::uint32_t>(code);
+  // Every absl::StatusCode (0..16) fits the 5-bit field; a value outside
+  // the enum (only from a damaged store) is kept as UNKNOWN.
+  const auto raw = static_cast<std::uint32_t>(code);
+  r.code = raw < 32 ? raw : static_cast<std::uint32_t>(absl::StatusCode::kUnknown);
   r.first_seq = first_seq;
   r.location = 0;
   r.balance = Balance{};
@@ -187,8 +191,7 @@ void IdempotencyWindow::clear() {
   m_index.clear();
   m_side.clear();
   m_head = 0;
-  m_size = 0;
-  m_headSerial = 0;
+  m_size = 0;  // serials go on from m_headSerial: any start will do
 }
 
 Micros IdempotencyWindow::oldestTs() const { return m_size == 0 ? 0 : at(0).ts; }

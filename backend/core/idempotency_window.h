@@ -44,7 +44,9 @@ class IdempotencyWindow {
     std::uint32_t shape : 2;  // Shape
   };
 
-  IdempotencyWindow();
+  // first_serial numbers the first record (tests start just below 2^32 to
+  // cross the serials' wrap).
+  explicit IdempotencyWindow(std::uint32_t first_serial = 0);
   ~IdempotencyWindow();
   // The index's hasher points at this object: it stays where it was made.
   IdempotencyWindow(const IdempotencyWindow&) = delete;

@@ -239,10 +239,17 @@ class TestIdempotency : public QObject {
   }
 
   // The window against a plain model under a long random mix of remember,
-  // undo and forget: the ring wraps around and grows and shrinks many times,
-  // and every held key is found with its answer, every forgotten one is not.
+  // undo and forget: the ring wraps around and grows and shrinks many times
+  // (and, from the second start, the 32-bit serials wrap past 2^32), and
+  // every held key is found with its answer, every forgotten one is not.
+  void windowMatchesAModelAcrossRingWraps_data() {
+    QTest::addColumn<quint32>("first_serial");
+    QTest::newRow("serials from 0") << quint32{0};
+    QTest::newRow("serials across 2^32") << quint32{0xffffffffu - 5000};
+  }
   void windowMatchesAModelAcrossRingWraps() {
-    IdempotencyWindow w;
+    QFETCH(quint32, first_serial);
+    IdempotencyWindow w(first_serial);
     std::deque<std::pair<std::string, Micros>> model;  // oldest first
     std::mt19937_64 rng(42);
     Micros ts = 1;

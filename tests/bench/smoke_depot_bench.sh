@@ -66,7 +66,15 @@ grep -q '"server_latency_ms"' "$WORK/unary.json" || fail "no server_latency_ms i
 calls=$(sed -n 's/.*"calls": *\([0-9]*\).*/\1/p' "$WORK/unary.json" | head -n 1)
 [[ ${calls:-0} -gt 0 ]] || fail "server_latency_ms counted no calls: $(cat "$WORK/unary.json")"
 timeout 60 "$BIN/depot-bench" run --server "127.0.0.1:$PORT" --skus 1000 --workload mix \
-  --path stream --in-flight 64 --duration 2 --warmup 0.5 --json "$WORK/stream.json" ||
-  fail "stream run exited $?"
+  --path stream --in-flight 64 --duration 2 --warmup 0.5 --server-metrics "127.0.0.1:$MPORT" \
+  --json "$WORK/stream.json" || fail "stream run exited $?"
 check_json "$WORK/stream.json"
+# depotd's group commits in the window, on both paths: some per second,
+# each carrying at least one request.
+for f in "$WORK/unary.json" "$WORK/stream.json"; do
+  per_s=$(sed -n 's/.*"per_s": *\([0-9.eE+]*\).*/\1/p' "$f" | head -n 1)
+  each=$(sed -n 's/.*"requests_each": *\([0-9.eE+]*\).*/\1/p' "$f" | head -n 1)
+  awk -v p="${per_s:-0}" -v e="${each:-0}" 'BEGIN { exit !(p > 0 && e >= 1) }' ||
+    fail "no server_commits in $f: $(cat "$f")"
+done
 echo "depot-bench smoke OK"

@@ -70,6 +70,11 @@ struct RunResult {
   // admitted in the window (bucket upper bounds, ms); calls < 0: not measured
   double server_p50_ms = 0, server_p90_ms = 0, server_p99_ms = 0;
   std::int64_t server_calls = -1;
+  // --server-metrics, every path: depotd's group commits in the window;
+  // commits_per_s < 0: not measured
+  double server_commits_per_s = -1;
+  double server_requests_per_commit = 0;  // requests (stream messages) per commit
+  double server_commit_busy = 0;          // commit seconds per second, summed over writers
   // watch workload
   std::uint64_t watch_events = 0;          // ledger entries committed by the load
   std::uint64_t watch_min_delivered = 0;   // fewest entries any watcher received

@@ -83,8 +83,9 @@ class LoadRun {
     const std::string rpc = m_o.workload == "reserve" ? "Reserve"
                             : m_o.workload == "reads" ? "GetStock"
                                                       : "Apply";
-    ServerLatencyScraper serverLatency(stream || m_o.target == "echo" ? "" : m_o.server_metrics,
-                                       rpc);
+    // Latency from the unary RPC's histogram; commits on every path.
+    ServerMetricsScraper serverMetrics(m_o.target == "echo" ? "" : m_o.server_metrics,
+                                       stream ? "" : rpc);
     const Ns start = nowNs();
     m_measureStart = start + static_cast<Ns>(m_o.warmup * 1e9);
     m_measureEnd = m_measureStart + static_cast<Ns>(m_o.duration * 1e9);
@@ -102,11 +103,11 @@ class LoadRun {
 
     sleepUntil(m_measureStart);
     sampler.begin();
-    serverLatency.begin();
+    serverMetrics.begin();
     const double cpu0 = ProcessSampler::selfCpuSeconds();
     sleepUntil(m_measureEnd);
     sampler.end();
-    serverLatency.end();
+    serverMetrics.end();
     const double cpu1 = ProcessSampler::selfCpuSeconds();
     m_stop.store(true);
     if (pacer.joinable()) pacer.join();
@@ -141,14 +142,19 @@ class LoadRun {
     r.peak_rss_kb = sampler.peakRssKb();
     r.server_cpu_s = sampler.cpuSeconds();
     r.client_cpu_s = cpu1 - cpu0;
-    if (auto q = serverLatency.quantiles()) {
+    if (auto q = serverMetrics.quantiles()) {
       r.server_p50_ms = q->p50_ms;
       r.server_p90_ms = q->p90_ms;
       r.server_p99_ms = q->p99_ms;
       r.server_calls = static_cast<std::int64_t>(q->calls);
-    } else if (!serverLatency.error().empty()) {
-      note += "server latency not measured: " + serverLatency.error() + "; ";
     }
+    if (auto c = serverMetrics.commits(m_o.duration)) {
+      r.server_commits_per_s = c->per_second;
+      r.server_requests_per_commit = c->requests_each;
+      r.server_commit_busy = c->busy_s_per_s;
+    }
+    if (!serverMetrics.error().empty())
+      note += "server metrics not measured: " + serverMetrics.error() + "; ";
     r.note = note;
     m_streams.clear();
     m_async.reset();

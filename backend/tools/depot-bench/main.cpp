@@ -92,9 +92,11 @@ int main(int argc, char** argv) {
                   "cluster node gives the cross-node Watch delay");
   run->add_option("--ttl", ro.ttl_seconds, "Hold TTL seconds (reserve)")->capture_default_str();
   run->add_option("--server-pid", ro.server_pid, "Sample this process's peak RSS and CPU time");
-  run->add_option("--server-metrics", ro.server_metrics,
-                  "HOST:PORT of depotd's /metrics: also report the server's own latency of the "
-                  "unary calls it admitted (separates its queueing from the client's)");
+  run->add_option(
+      "--server-metrics", ro.server_metrics,
+      "HOST:PORT of depotd's /metrics: also report the server's own latency of the "
+      "unary calls it admitted (separates its queueing from the client's) and its "
+      "group commits in the window (per second, requests each, commit time per second)");
   run->add_option("--json", ro.json, "Write the result as JSON to FILE");
   run->add_option("--label", ro.label, "Label for the report");
   run->add_flag("--quiet", ro.quiet, "No human report (JSON only)");

@@ -73,6 +73,14 @@ absl::Status report(const RunResult& r) {
                   r.server_p50_ms, r.server_p90_ms, r.server_p99_ms,
                   static_cast<long long>(r.server_calls));
     }
+    if (r.server_commits_per_s >= 0) {
+      std::printf(
+          "  server commits: %.0f/s, %.1f requests each, %.2f s of commit time per s over the"
+          " writers%s\n",
+          r.server_commits_per_s, r.server_requests_per_commit, r.server_commit_busy,
+          r.server_commit_busy >= 0.9 ? " (near or above 1: writers wait for the shared commit log)"
+                                      : "");
+    }
     if (r.errorCount() > 0) {
       std::printf("  RUN HAD ERRORS: %llu movements failed:", static_cast<unsigned long long>(r.errorCount()));
       for (int c = 0; c < 17; ++c)
@@ -131,6 +139,11 @@ absl::Status report(const RunResult& r) {
                               {"p90", r.server_p90_ms},
                               {"p99", r.server_p99_ms},
                               {"calls", r.server_calls}};
+  }
+  if (r.server_commits_per_s >= 0) {
+    j["server_commits"] = {{"per_s", r.server_commits_per_s},
+                           {"requests_each", r.server_requests_per_commit},
+                           {"busy_s_per_s", r.server_commit_busy}};
   }
   if (watch) {
     j["watch"] = {{"watchers", o.watchers},

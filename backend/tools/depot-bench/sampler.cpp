@@ -1,15 +1,15 @@
 #include "sampler.h"
 
+#include <httplib.h>
 #include <sys/resource.h>
 #include <unistd.h>
-
-#include <httplib.h>
 
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <limits>
+#include <optional>
 #include <sstream>
 #include <string>
 
@@ -83,7 +83,7 @@ double ProcessSampler::selfCpuSeconds() {
   return sec(u.ru_utime) + sec(u.ru_stime);
 }
 
-ServerLatencyScraper::ServerLatencyScraper(std::string metrics, std::string rpc)
+ServerMetricsScraper::ServerMetricsScraper(std::string metrics, std::string rpc)
     : m_rpc(std::move(rpc)) {
   const auto colon = metrics.rfind(':');
   if (metrics.empty() || colon == std::string::npos) return;
@@ -91,7 +91,19 @@ ServerLatencyScraper::ServerLatencyScraper(std::string metrics, std::string rpc)
   m_port = std::atoi(metrics.c_str() + colon + 1);
 }
 
-bool ServerLatencyScraper::scrape(Buckets* out) {
+namespace {
+
+// The value of an unlabelled series ("name value" at the start of a line).
+std::optional<double> seriesValue(const std::string& body, const std::string& name) {
+  const std::string line = "\n" + name + " ";
+  const auto pos = body.find(line);
+  if (pos == std::string::npos) return std::nullopt;
+  return std::strtod(body.c_str() + pos + line.size(), nullptr);
+}
+
+}  // namespace
+
+bool ServerMetricsScraper::scrape(Snapshot* out) {
   httplib::Client http(m_host, m_port);
   http.set_connection_timeout(5);
   http.set_read_timeout(10);
@@ -100,47 +112,70 @@ bool ServerLatencyScraper::scrape(Buckets* out) {
     m_error = "cannot read http://" + m_host + ":" + std::to_string(m_port) + "/metrics";
     return false;
   }
-  out->clear();
-  const std::string prefix =
-      "depot_request_duration_seconds_bucket{rpc=\"" + m_rpc + "\",le=\"";
+  const std::string body = "\n" + res->body;
+  const auto commits = seriesValue(body, "depot_commits_total");
+  const auto batch = seriesValue(body, "depot_commit_batch_size_sum");
+  const auto seconds = seriesValue(body, "depot_commit_duration_seconds_sum");
+  if (!commits || !batch || !seconds) {
+    m_error = "no depot_commits_total / depot_commit_batch_size / depot_commit_duration_seconds";
+    return false;
+  }
+  out->commits = *commits;
+  out->batch_size_sum = *batch;
+  out->commit_seconds_sum = *seconds;
+  out->latency.clear();
+  if (m_rpc.empty()) return true;
+  const std::string prefix = "depot_request_duration_seconds_bucket{rpc=\"" + m_rpc + "\",le=\"";
   std::size_t pos = 0;
-  while ((pos = res->body.find(prefix, pos)) != std::string::npos) {
+  while ((pos = body.find(prefix, pos)) != std::string::npos) {
     pos += prefix.size();
-    const auto quote = res->body.find('"', pos);
-    const auto space = res->body.find(' ', quote);
+    const auto quote = body.find('"', pos);
+    const auto space = body.find(' ', quote);
     if (quote == std::string::npos || space == std::string::npos) break;
-    const std::string le = res->body.substr(pos, quote - pos);
+    const std::string le = body.substr(pos, quote - pos);
     const double bound = le == "+Inf" ? std::numeric_limits<double>::infinity() : std::atof(le.c_str());
-    out->emplace_back(bound, std::strtoull(res->body.c_str() + space + 1, nullptr, 10));
+    out->latency.emplace_back(bound, std::strtoull(body.c_str() + space + 1, nullptr, 10));
     pos = space;
   }
-  if (out->empty()) m_error = "no depot_request_duration_seconds series for rpc " + m_rpc;
-  return !out->empty();
+  if (out->latency.empty()) m_error = "no depot_request_duration_seconds series for rpc " + m_rpc;
+  return !out->latency.empty();
 }
 
-void ServerLatencyScraper::begin() {
+void ServerMetricsScraper::begin() {
   if (m_port > 0) m_ok = scrape(&m_begin);
 }
 
-void ServerLatencyScraper::end() {
-  if (m_ok) m_ok = scrape(&m_end) && m_end.size() == m_begin.size();
+void ServerMetricsScraper::end() {
+  if (m_ok) m_ok = scrape(&m_end) && m_end.latency.size() == m_begin.latency.size();
 }
 
-std::optional<ServerLatencyScraper::Quantiles> ServerLatencyScraper::quantiles() const {
-  if (!m_ok) return std::nullopt;
+std::optional<ServerMetricsScraper::Quantiles> ServerMetricsScraper::quantiles() const {
+  if (!m_ok || m_rpc.empty()) return std::nullopt;
+  const Buckets& b0 = m_begin.latency;
+  const Buckets& b1 = m_end.latency;
   Quantiles q;
-  q.calls = m_end.back().second - m_begin.back().second;
+  q.calls = b1.back().second - b0.back().second;
   if (q.calls == 0) return q;
   auto at = [&](double fraction) {
     const auto need = static_cast<std::uint64_t>(std::ceil(fraction * static_cast<double>(q.calls)));
-    for (std::size_t i = 0; i < m_end.size(); ++i)
-      if (m_end[i].second - m_begin[i].second >= need) return m_end[i].first * 1000.0;
+    for (std::size_t i = 0; i < b1.size(); ++i)
+      if (b1[i].second - b0[i].second >= need) return b1[i].first * 1000.0;
     return std::numeric_limits<double>::infinity();
   };
   q.p50_ms = at(0.50);
   q.p90_ms = at(0.90);
   q.p99_ms = at(0.99);
   return q;
+}
+
+std::optional<ServerMetricsScraper::Commits> ServerMetricsScraper::commits(double window_s) const {
+  if (!m_ok || window_s <= 0) return std::nullopt;
+  Commits c;
+  const double n = m_end.commits - m_begin.commits;
+  c.per_second = n / window_s;
+  c.requests_each = n > 0 ? (m_end.batch_size_sum - m_begin.batch_size_sum) / n : 0;
+  c.busy_s_per_s = (m_end.commit_seconds_sum - m_begin.commit_seconds_sum) / window_s;
+  return c;
 }
 
 }  // namespace depot::bench

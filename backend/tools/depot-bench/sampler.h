@@ -38,33 +38,49 @@ class ProcessSampler {
   std::thread m_thread;
 };
 
-// The server's own latency of the calls it admitted, over the measured
-// window: depotd's depot_request_duration_seconds{rpc=...} histogram read
-// from its /metrics at begin() and end(), quantiles taken from the bucket
-// differences (so a quantile is the upper bound of its bucket). Calls shed
-// at arrival are not in that histogram. It separates the server's queueing
-// from the client's when both share the machine.
-class ServerLatencyScraper {
+// What depotd itself says about the measured window, from its /metrics read
+// at begin() and end():
+// - the latency of the calls it admitted: its
+//   depot_request_duration_seconds{rpc=...} histogram, quantiles taken from
+//   the bucket differences (so a quantile is the upper bound of its
+//   bucket). Calls shed at arrival are not in it. It separates the
+//   server's queueing from the client's when both share the machine.
+// - its group commits: how many per second, how many requests each
+//   carried, and the commit time per second summed over the writers
+//   (waiting for the shared commit log included: near or above 1 s per
+//   second, the log is the bottleneck; DESIGN.md §6).
+class ServerMetricsScraper {
  public:
   // metrics: HOST:PORT of depotd's metrics listener; empty: does nothing.
-  ServerLatencyScraper(std::string metrics, std::string rpc);
+  // rpc: the unary RPC whose latency is read; empty: none (streams).
+  ServerMetricsScraper(std::string metrics, std::string rpc);
   void begin();
   void end();
   struct Quantiles {
     double p50_ms = 0, p90_ms = 0, p99_ms = 0;
     std::uint64_t calls = 0;
   };
-  // Empty when not configured or a scrape failed (see error()).
+  struct Commits {
+    double per_second = 0;
+    double requests_each = 0;  // depot_commit_batch_size: requests (or messages) per commit
+    double busy_s_per_s = 0;   // commit time summed over the writers, per second
+  };
+  // Empty when not configured, not asked for, or a scrape failed (see error()).
   std::optional<Quantiles> quantiles() const;
+  std::optional<Commits> commits(double window_s) const;
   const std::string& error() const { return m_error; }
 
  private:
   using Buckets = std::vector<std::pair<double, std::uint64_t>>;  // (le, cumulative count)
-  bool scrape(Buckets* out);
+  struct Snapshot {
+    Buckets latency;
+    double commits = 0, batch_size_sum = 0, commit_seconds_sum = 0;
+  };
+  bool scrape(Snapshot* out);
   std::string m_host;
   int m_port = 0;
   std::string m_rpc;
-  Buckets m_begin, m_end;
+  Snapshot m_begin, m_end;
   bool m_ok = false;
   std::string m_error;
 };

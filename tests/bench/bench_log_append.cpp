@@ -1,0 +1,144 @@
+// bench_log_append: what one durable commit-log append costs on this disk,
+// through the store's SQLite commit log and through a plain file, from one
+// writer and from two writers at once (DESIGN.md §6: the two shard writers'
+// commits serialize on the one SQLite log, which bounds the unary and
+// stream paths).
+//
+// Each writer appends --appends records of --bytes, each made durable
+// before the next:
+// - sqlite-log: depot::sqlite::CommitLog::append (WAL, synchronous=FULL,
+//   its own checkpointer), one log per writer;
+// - file-prealloc: pwrite into a file allocated ahead, then fdatasync (a
+//   log of preallocated segments: the file's size never changes);
+// - file-append: write at the end of a growing file, then fdatasync.
+// Prints appends/s summed over the writers and the per-append p50/p99.
+//
+//   build/bin/bench_log_append [--dir D] [--appends N] [--bytes B]
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "store/sqlite/sqlite_commit_log.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+[[noreturn]] void die(const std::string& what) {
+  std::fprintf(stderr, "bench_log_append: %s\n", what.c_str());
+  std::exit(1);
+}
+
+// One writer's appends: the latency of each (µs).
+using Appender = std::function<std::vector<double>(int writer)>;
+
+std::vector<double> timeAppends(int n, const std::function<void(int)>& append) {
+  std::vector<double> us;
+  us.reserve(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    const auto t0 = Clock::now();
+    append(i);
+    us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+  }
+  return us;
+}
+
+void run(const char* name, int writers, const Appender& appender) {
+  std::vector<std::vector<double>> lat(static_cast<std::size_t>(writers));
+  const auto t0 = Clock::now();
+  std::vector<std::thread> threads;
+  for (int w = 0; w < writers; ++w)
+    threads.emplace_back([&, w] { lat[static_cast<std::size_t>(w)] = appender(w); });
+  for (auto& t : threads) t.join();
+  const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+  std::vector<double> all;
+  for (const auto& l : lat) all.insert(all.end(), l.begin(), l.end());
+  std::sort(all.begin(), all.end());
+  const auto q = [&](double f) { return all[static_cast<std::size_t>(f * (all.size() - 1))]; };
+  std::printf("%-14s writers %d: %7.0f appends/s  p50 %6.0f us  p99 %6.0f us\n", name, writers,
+              static_cast<double>(all.size()) / secs, q(0.50), q(0.99));
+}
+
+int openFile(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) die("opening " + path + ": " + std::strerror(errno));
+  return fd;
+}
+
+void durableWrite(int fd, const std::string& record, off_t at) {
+  if (::pwrite(fd, record.data(), record.size(), at) != static_cast<ssize_t>(record.size()))
+    die(std::string("pwrite: ") + std::strerror(errno));
+  if (::fdatasync(fd) != 0) die(std::string("fdatasync: ") + std::strerror(errno));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string dir;
+  int appends = 2000;
+  int bytes = 8192;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (i + 1 >= argc) die("usage: bench_log_append [--dir D] [--appends N] [--bytes B]");
+    if (a == "--dir")
+      dir = argv[++i];
+    else if (a == "--appends")
+      appends = std::atoi(argv[++i]);
+    else if (a == "--bytes")
+      bytes = std::atoi(argv[++i]);
+    else
+      die("unknown argument '" + a + "'");
+  }
+  if (appends <= 0 || appends > 1'000'000) die("--appends must be in 1..1000000");
+  if (bytes <= 0 || bytes > (64 << 20)) die("--bytes must be in 1..67108864");
+  const bool own_dir = dir.empty();
+  if (own_dir) {
+    char tmpl[] = "/var/tmp/bench_log_append.XXXXXX";
+    if (::mkdtemp(tmpl) == nullptr) die(std::string("mkdtemp: ") + std::strerror(errno));
+    dir = tmpl;
+  }
+  std::filesystem::create_directories(dir);
+  const std::string record(static_cast<std::size_t>(bytes), 'r');
+  std::printf("%d appends of %d bytes per writer, in %s\n", appends, bytes, dir.c_str());
+
+  for (int writers : {1, 2}) {
+    run("sqlite-log", writers, [&](int w) {
+      const std::string path = dir + "/log" + std::to_string(w) + ".db";
+      std::filesystem::remove(path);
+      auto log = depot::sqlite::CommitLog::open(path, "PRAGMA synchronous=FULL", "bench", 5000);
+      if (!log.ok()) die(std::string(log.status().message()));
+      return timeAppends(appends, [&](int i) {
+        if (auto st = (*log)->append(i + 1, record); !st.ok()) die(std::string(st.message()));
+      });
+    });
+    run("file-prealloc", writers, [&](int w) {
+      const int fd = openFile(dir + "/pre" + std::to_string(w));
+      const off_t size = static_cast<off_t>(bytes) * appends;
+      if (::posix_fallocate(fd, 0, size) != 0) die("posix_fallocate failed");
+      if (::fsync(fd) != 0) die("fsync failed");  // the allocation itself is durable first
+      auto us = timeAppends(
+          appends, [&](int i) { durableWrite(fd, record, static_cast<off_t>(i) * bytes); });
+      ::close(fd);
+      return us;
+    });
+    run("file-append", writers, [&](int w) {
+      const int fd = openFile(dir + "/app" + std::to_string(w));
+      auto us = timeAppends(
+          appends, [&](int i) { durableWrite(fd, record, static_cast<off_t>(i) * bytes); });
+      ::close(fd);
+      return us;
+    });
+  }
+  if (own_dir) std::filesystem::remove_all(dir);
+  return 0;
+}

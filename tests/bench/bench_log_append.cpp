@@ -28,6 +28,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_args.h"
 #include "store/sqlite/sqlite_commit_log.h"
 
 namespace {
@@ -89,25 +90,29 @@ int main(int argc, char** argv) {
   int bytes = 8192;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
-    if (i + 1 >= argc) die("usage: bench_log_append [--dir D] [--appends N] [--bytes B]");
-    if (a == "--dir")
-      dir = argv[++i];
-    else if (a == "--appends")
-      appends = std::atoi(argv[++i]);
-    else if (a == "--bytes")
-      bytes = std::atoi(argv[++i]);
-    else
-      die("unknown argument '" + a + "'");
+    if (a != "--dir" && a != "--appends" && a != "--bytes")
+      die("unknown argument '" + a + "' (usage: [--dir D] [--appends N] [--bytes B])");
+    if (i + 1 >= argc) die("missing value after " + a);
+    const std::string v = argv[++i];
+    if (a == "--dir") {
+      dir = v;
+      continue;
+    }
+    std::string error;
+    const auto n = a == "--appends" ? depot::bench::intArg(a, v, 1, 1'000'000, &error)
+                                    : depot::bench::intArg(a, v, 1, 64 << 20, &error);
+    if (!n) die(error);
+    (a == "--appends" ? appends : bytes) = *n;
   }
-  if (appends <= 0 || appends > 1'000'000) die("--appends must be in 1..1000000");
-  if (bytes <= 0 || bytes > (64 << 20)) die("--bytes must be in 1..67108864");
   const bool own_dir = dir.empty();
   if (own_dir) {
     char tmpl[] = "/var/tmp/bench_log_append.XXXXXX";
     if (::mkdtemp(tmpl) == nullptr) die(std::string("mkdtemp: ") + std::strerror(errno));
     dir = tmpl;
   }
-  std::filesystem::create_directories(dir);
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) die("--dir " + dir + ": " + ec.message());
   const std::string record(static_cast<std::size_t>(bytes), 'r');
   std::printf("%d appends of %d bytes per writer, in %s\n", appends, bytes, dir.c_str());
 

@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_args.h"
 #include "store/sqlite/sqlite_db.h"
 
 namespace {
@@ -108,12 +109,12 @@ int main(int argc, char** argv) {
     const std::string v = argv[++i];
     if (a == "--dir") {
       dir = v;
-    } else if (a == "--commits") {
-      commits = std::atoi(v.c_str());
-      if (commits < 10 || commits > 1'000'000) die("--commits: must be 10..1000000");
-    } else if (a == "--burst-mb") {
-      burst_mb = std::atoi(v.c_str());
-      if (burst_mb < 1 || burst_mb > 4096) die("--burst-mb: must be 1..4096");
+    } else if (a == "--commits" || a == "--burst-mb") {
+      std::string error;
+      const auto n = a == "--commits" ? depot::bench::intArg(a, v, 10, 1'000'000, &error)
+                                      : depot::bench::intArg(a, v, 1, 4096, &error);
+      if (!n) die(error);
+      (a == "--commits" ? commits : burst_mb) = *n;
     } else {
       die("unknown argument '" + a + "' (usage: [--dir D] [--commits N] [--burst-mb M])");
     }

@@ -1,13 +1,17 @@
 // bench_log_append: what one durable commit-log append costs on this disk,
-// through the store's SQLite commit log and through a plain file, from one
-// writer and from two writers at once (DESIGN.md §6: the two shard writers'
-// commits serialize on the one SQLite log, which bounds the unary and
-// stream paths).
+// through the store's commit log, through the SQLite log it replaced, and
+// through a plain file, from one writer and from two writers at once
+// (DESIGN.md §6: the two shard writers' commits serialized on the one SQLite
+// log, which bounded the unary and stream paths).
 //
 // Each writer appends --appends records of --bytes, each made durable
 // before the next:
-// - sqlite-log: depot::sqlite::CommitLog::append (WAL, synchronous=FULL,
-//   its own checkpointer), one log per writer;
+// - commit-log: depot::sqlite::CommitLog, ONE log the writers share as
+//   depotd's do (ids assigned and appended under a lock, sync() outside it,
+//   so one fdatasync can cover both writers' records);
+// - commit-log-each: one CommitLog per writer;
+// - sqlite-log: the SQLite log of sessions 1-8 (LegacyCommitLog: WAL,
+//   synchronous=FULL, its own checkpointer), one log per writer;
 // - file-prealloc: pwrite into a file allocated ahead, then fdatasync (a
 //   log of preallocated segments: the file's size never changes);
 // - file-append: write at the end of a growing file, then fdatasync.
@@ -24,12 +28,14 @@
 #include <cstring>
 #include <filesystem>
 #include <functional>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "bench_args.h"
-#include "store/sqlite/sqlite_commit_log.h"
+#include "store/sqlite/commit_log.h"
+#include "store/sqlite/sqlite_legacy_commit_log.h"
 
 namespace {
 
@@ -116,11 +122,45 @@ int main(int argc, char** argv) {
   const std::string record(static_cast<std::size_t>(bytes), 'r');
   std::printf("%d appends of %d bytes per writer, in %s\n", appends, bytes, dir.c_str());
 
+  auto openLog = [&](const std::string& name) {
+    std::filesystem::remove_all(dir + "/" + name);
+    auto log = depot::sqlite::CommitLog::open(dir + "/" + name, "bench", {});
+    if (!log.ok()) die(std::string(log.status().message()));
+    if (auto st = (*log)->startAppending(1); !st.ok()) die(std::string(st.message()));
+    return *std::move(log);
+  };
+  auto appendDurably = [&](depot::sqlite::CommitLog& log, std::mutex& order, std::int64_t& next) {
+    depot::sqlite::CommitLog::Lsn lsn = 0;
+    {
+      std::lock_guard lock(order);
+      auto written = log.append(next++, record);
+      if (!written.ok()) die(std::string(written.status().message()));
+      lsn = *written;
+    }
+    if (auto st = log.sync(lsn); !st.ok()) die(std::string(st.message()));
+  };
   for (int writers : {1, 2}) {
+    {
+      auto shared = openLog("shared");
+      std::mutex order;
+      std::int64_t next = 1;
+      run("commit-log", writers, [&](int) {
+        return timeAppends(appends, [&](int) { appendDurably(*shared, order, next); });
+      });
+    }
+    if (writers > 1) {
+      run("commit-log-each", writers, [&](int w) {
+        auto own = openLog("own" + std::to_string(w));
+        std::mutex order;
+        std::int64_t next = 1;
+        return timeAppends(appends, [&](int) { appendDurably(*own, order, next); });
+      });
+    }
     run("sqlite-log", writers, [&](int w) {
       const std::string path = dir + "/log" + std::to_string(w) + ".db";
       std::filesystem::remove(path);
-      auto log = depot::sqlite::CommitLog::open(path, "PRAGMA synchronous=FULL", "bench", 5000);
+      auto log =
+          depot::sqlite::LegacyCommitLog::open(path, "PRAGMA synchronous=FULL", "bench", 5000);
       if (!log.ok()) die(std::string(log.status().message()));
       return timeAppends(appends, [&](int i) {
         if (auto st = (*log)->append(i + 1, record); !st.ok()) die(std::string(st.message()));

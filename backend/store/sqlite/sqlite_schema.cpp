@@ -171,10 +171,10 @@ CREATE TABLE silences(
   expires_at INTEGER NOT NULL);
 CREATE INDEX silences_expires ON silences(expires_at);
 )sql"},
-    // The tables are brought up to date from the commit log (`<file>-commits`,
-    // sqlite_commit_log.h) after each commit is durable there; this records
-    // how far. A binary older than this version would ignore the log, so the
-    // version bump makes it refuse the file instead.
+    // The tables are brought up to date from the commit log (then the SQLite
+    // file `<file>-commits`, sqlite_legacy_commit_log.h) after each commit is
+    // durable there; this records how far. A binary older than this version would ignore the log,
+    // so the version bump makes it refuse the file instead.
     {"commit log: meta.applied_log_id", R"sql(
 INSERT INTO meta(key, value) VALUES('applied_log_id', '0');
 )sql"},
@@ -202,6 +202,13 @@ UPDATE balances SET last_seq = coalesce((
 INSERT INTO history_marks(item, location, ts, seq)
   SELECT item, location, ts, seq FROM ledger WHERE depot_history_mark(seq);
 DROP INDEX ledger_item_location_ts;
+)sql"},
+    // The commit log moves to segment files (`<file>-log/`, commit_log.h).
+    // A binary older than this version would look for the SQLite log only
+    // and miss what a crash left in the segments: the bump makes it refuse
+    // the file. This build applies an old log it finds, then removes it.
+    {"commit log as segment files", R"sql(
+INSERT OR REPLACE INTO meta(key, value) VALUES('commit_log_format', 'segments');
 )sql"},
 };
 

@@ -17,12 +17,12 @@
 
 #include "absl/container/btree_map.h"
 #include "absl/container/flat_hash_map.h"
-
+#include "store/sqlite/commit_log.h"
 #include "store/sqlite/sqlite_checkpointer.h"
 #include "store/sqlite/sqlite_codec.h"
-#include "store/sqlite/sqlite_commit_log.h"
 #include "store/sqlite/sqlite_db.h"
 #include "store/sqlite/sqlite_history.h"
+#include "store/sqlite/sqlite_legacy_commit_log.h"
 #include "store/sqlite/sqlite_pool.h"
 #include "store/sqlite/sqlite_rows.h"
 #include "store/sqlite/sqlite_schema.h"
@@ -304,9 +304,7 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::open(const Options& op
                                                     *std::move(ledger_id), *version));
   if (!options.shared_read) {
     store->m_lock_fd = std::exchange(lock_fd, -1);
-    if (auto st = store->startWriting(sqlite::CommitLog::pathFor(options.path),
-                                      sqlite::syncPragma(options.sync));
-        !st.ok()) {
+    if (auto st = store->startWriting(options); !st.ok()) {
       return sqlite::withContext(st, where);
     }
   }
@@ -464,46 +462,70 @@ absl::Status SqliteStore::commit(const CommitBatch& batch) {
   std::size_t entries = 0;
   for (const ShardCommit& sc : batch.shards) entries += sc.entries.size();
 
-  std::unique_lock lock(m_log_mutex);
-  const bool room = m_log_room.wait_for(lock, std::chrono::seconds(30), [&] {
-    return m_pending_entries < kMaxPendingEntries || m_stopping;
-  });
-  if (m_stopping) return absl::UnavailableError("commit: the store is closing");
-  if (!room) {
-    return absl::UnavailableError(sqlite::cat(
-        "commit: the store's tables are ", m_pending_entries.load(),
-        " ledger entries behind the commit log for 30 s (is the disk full or failing?); "
-        "nothing in the batch was written"));
+  sqlite::CommitLog::Lsn written = 0;
+  {
+    std::unique_lock lock(m_log_mutex);
+    const bool room = m_log_room.wait_for(lock, std::chrono::seconds(30), [&] {
+      return m_pending_entries < kMaxPendingEntries || m_stopping;
+    });
+    if (m_stopping) return absl::UnavailableError("commit: the store is closing");
+    if (!room) {
+      return absl::UnavailableError(sqlite::cat(
+          "commit: the store's tables are ", m_pending_entries.load(),
+          " ledger entries behind the commit log for 30 s (is the disk full or failing?); "
+          "nothing in the batch was written"));
+    }
+    for (const ShardCommit& sc : batch.shards) {
+      const Seq last_seq = m_committed_last[sc.shard];
+      const std::uint64_t epoch = m_epoch[sc.shard];
+      if (last_seq != sc.expected_last_seq || epoch != sc.epoch) {
+        return absl::FailedPreconditionError(
+            sqlite::cat("commit: shard ", sc.shard, " is fenced: the batch expects last_seq ",
+                        sc.expected_last_seq, " at epoch ", sc.epoch,
+                        " but the store has last_seq ", last_seq, " at epoch ", epoch, " (seqs ",
+                        sc.expected_last_seq + 1, "..", sc.expected_last_seq + sc.entries.size(),
+                        " refused); nothing in the batch was written"));
+      }
+    }
+    const std::int64_t id = m_committed_id + 1;
+    auto appended = m_log->append(id, payload);
+    if (!appended.ok()) return sqlite::withContext(appended.status(), "commit");
+    written = *appended;
+    m_committed_id = id;
+    for (const ShardCommit& sc : batch.shards) m_committed_last[sc.shard] += sc.entries.size();
+    // + 1: a batch without entries still takes room.
+    m_unsynced.push_back(PendingRecord{id, written, std::move(payload), entries + 1});
+    m_pending_entries += entries + 1;
   }
-  for (const ShardCommit& sc : batch.shards) {
-    const Seq last_seq = m_committed_last[sc.shard];
-    const std::uint64_t epoch = m_epoch[sc.shard];
-    if (last_seq != sc.expected_last_seq || epoch != sc.epoch) {
-      return absl::FailedPreconditionError(sqlite::cat(
-          "commit: shard ", sc.shard, " is fenced: the batch expects last_seq ",
-          sc.expected_last_seq, " at epoch ", sc.epoch, " but the store has last_seq ", last_seq,
-          " at epoch ", epoch, " (seqs ", sc.expected_last_seq + 1, "..",
-          sc.expected_last_seq + sc.entries.size(), " refused); nothing in the batch was written"));
+  // Outside the lock: the other writers append while this fdatasync runs,
+  // and the next one covers all of them (CommitLog::sync).
+  if (auto st = m_log->sync(written); !st.ok()) {
+    return sqlite::withContext(
+        st,
+        "commit: the batch may or may not be durable; no commit is accepted until the "
+        "store is opened again");
+  }
+  // Durable: hand it, and whatever was durable before it, to the applier.
+  // Records leave m_unsynced in id order, so the applier sees ids in order.
+  bool handed = false;
+  {
+    std::lock_guard lock(m_log_mutex);
+    while (!m_unsynced.empty() && m_unsynced.front().lsn <= written) {
+      if (m_pending.empty()) m_oldest_pending_at = std::chrono::steady_clock::now();
+      m_committed_hint.store(m_unsynced.front().id, std::memory_order_release);
+      m_pending.push_back(std::move(m_unsynced.front()));
+      m_unsynced.pop_front();
+      handed = true;
     }
   }
-  const std::int64_t id = m_committed_id + 1;
-  if (auto st = m_log->append(id, payload); !st.ok()) return sqlite::withContext(st, "commit");
-  m_committed_id = id;
-  m_committed_hint.store(id, std::memory_order_release);
-  for (const ShardCommit& sc : batch.shards) m_committed_last[sc.shard] += sc.entries.size();
-  if (m_pending.empty()) m_oldest_pending_at = std::chrono::steady_clock::now();
-  // + 1: a batch without entries still takes room.
-  m_pending.push_back(PendingRecord{id, std::move(payload), entries + 1});
-  m_pending_entries += entries + 1;
-  lock.unlock();
-  m_work.notify_one();
+  if (handed) m_work.notify_one();
   return absl::OkStatus();
 }
 
 // ---- the applier ----
 
-absl::Status SqliteStore::startWriting(const std::string& log_path, const char* sync_pragma) {
-  m_log_path = log_path;
+absl::Status SqliteStore::startWriting(const Options& options) {
+  m_log_dir = sqlite::CommitLog::dirFor(options.path);
   std::int64_t applied = 0;
   {
     std::lock_guard lock(m_write_mutex);
@@ -526,10 +548,8 @@ absl::Status SqliteStore::startWriting(const std::string& log_path, const char* 
       m_applied_last[shard] = static_cast<Seq>(rows->colInt(2));
     }
   }
-  auto log = sqlite::CommitLog::open(log_path, sync_pragma, m_ledger_id, sqlite::kBusyTimeoutMs);
-  if (!log.ok()) return log.status();
 
-  // Crash recovery: apply what was committed to the log but not yet to the
+  // Crash recovery: apply what was committed to a log but not yet to the
   // tables, in rounds of bounded size.
   std::vector<LogRecord> round;
   std::size_t round_entries = 0;
@@ -541,22 +561,53 @@ absl::Status SqliteStore::startWriting(const std::string& log_path, const char* 
     round_entries = 0;
     return absl::OkStatus();
   };
-  auto replayed = (*log)->forEachAfter(applied, [&](std::int64_t id, std::string_view blob) {
+  auto replay = [&](std::int64_t id, std::string_view blob) -> absl::Status {
     if (auto st = decodeRecord(id, blob, &round); !st.ok()) return st;
     for (const ShardCommit& sc : round.back().second.shards) round_entries += sc.entries.size() + 1;
     last_id = id;
     return round_entries >= 50'000 ? flush() : absl::OkStatus();
-  });
-  if (!replayed.ok()) return replayed;
+  };
+
+  // First a log in the format depotd wrote up to session 8 (a SQLite file),
+  // left by a crash: applied, then removed.
+  const std::string legacy_path = sqlite::LegacyCommitLog::pathFor(options.path);
+  if (std::filesystem::exists(legacy_path)) {
+    {
+      auto legacy = sqlite::LegacyCommitLog::open(legacy_path, sqlite::syncPragma(options.sync),
+                                                  m_ledger_id, sqlite::kBusyTimeoutMs);
+      if (!legacy.ok()) return legacy.status();
+      if (auto st = (*legacy)->forEachAfter(applied, replay); !st.ok()) return st;
+      if (auto st = flush(); !st.ok()) return st;
+    }
+    std::error_code ec;
+    for (const char* suffix : {"", "-wal", "-shm"})
+      std::filesystem::remove(legacy_path + suffix, ec);
+  }
+
+  sqlite::CommitLog::Options log_options;
+  log_options.sync = options.sync == Options::Sync::kFull;
+  log_options.segment_bytes = options.log_segment_bytes;
+  auto log = sqlite::CommitLog::open(m_log_dir, m_ledger_id, log_options);
+  if (!log.ok()) return log.status();
+  if ((*log)->firstId() > last_id + 1) {
+    return absl::DataLossError(sqlite::cat("commit log '", m_log_dir, "' starts at record ",
+                                           (*log)->firstId(), " but the tables hold records up to ",
+                                           last_id, ": records ", last_id + 1, "..",
+                                           (*log)->firstId() - 1, " are missing"));
+  }
+  if (auto st = (*log)->forEachAfter(last_id, replay); !st.ok()) return st;
   if (auto st = flush(); !st.ok()) return st;
+  last_id = std::max(last_id, (*log)->lastId());
+  // New records go to a new segment; everything read is applied and dropped.
+  if (auto st = (*log)->startAppending(last_id + 1); !st.ok()) return st;
   if (auto st = (*log)->dropThrough(last_id); !st.ok()) return st;
 
   {
     std::lock_guard lock(m_log_mutex);
-    m_log = *std::move(log);
     m_committed_id = last_id;
     m_committed_last = m_applied_last;
   }
+  m_log = *std::move(log);
   m_committed_hint.store(last_id);
   {
     std::lock_guard lock(m_applied_mutex);
@@ -577,15 +628,10 @@ void SqliteStore::runApplier() {
   constexpr std::size_t kRoundEntries = 100'000;
   constexpr std::size_t kMinRoundEntries = 100'000;
   constexpr auto kMaxApplyDelay = std::chrono::milliseconds(1000);
-  // Applied records are dropped from the log at most this often, in
-  // transactions of kDropChunk records. Each holds the log, and so every
-  // commit, only briefly: one DELETE of a whole round's records (~1,000
-  // records with their overflow pages, then an fsync) held it for 10-80 ms,
-  // the longest stall in the open-loop tail (DESIGN.md §6). The pause between
-  // transactions lets the writers' commits in (std::mutex is not fair).
+  // Applied segments are dropped at most this often (a rename or unlink:
+  // commits never wait for it), and a spare segment is zero-filled here
+  // when none is ready, so that no commit pays for it.
   constexpr auto kDropEvery = std::chrono::milliseconds(500);
-  constexpr std::int64_t kDropChunk = 64;
-  constexpr auto kDropPause = std::chrono::milliseconds(1);
   auto last_drop = std::chrono::steady_clock::now();
   std::int64_t dropped = 0;  // records with ids <= this are gone from the log
   {
@@ -672,17 +718,10 @@ void SqliteStore::runApplier() {
         std::lock_guard lock(m_applied_mutex);
         applied = m_applied_id;
       }
-      while (dropped < applied) {
-        const std::int64_t through = std::min(applied, dropped + kDropChunk);
-        {
-          std::lock_guard lock(m_log_mutex);
-          // A failed drop only leaves applied records behind; open() skips
-          // them, and the next pass tries again.
-          if (!m_log->dropThrough(through).ok()) break;
-        }
-        dropped = through;
-        if (dropped < applied && !stopping) std::this_thread::sleep_for(kDropPause);
-      }
+      // A failed drop or spare only leaves files behind; open() skips
+      // applied records, and the next pass tries again.
+      if (dropped < applied && m_log->dropThrough(applied).ok()) dropped = applied;
+      if (!stopping) (void)m_log->prepareSpare();
       last_drop = now;
     }
     if (stopping) {
@@ -905,14 +944,14 @@ void SqliteStore::stopWriting() {
     std::lock_guard applied_lock(m_applied_mutex);
     std::lock_guard lock(m_log_mutex);
     everything_applied = m_applied_id == m_committed_id;
-    m_log.reset();
   }
-  // A log with nothing left to apply is removed with its WAL, so a cleanly
-  // closed store is again one file. (Its ids continue from applied_log_id.)
+  m_log.reset();
+  // A log with nothing left to apply is removed with its spares, so a
+  // cleanly closed store is again one file. (Its ids continue from
+  // applied_log_id.)
   if (everything_applied) {
     std::error_code ec;
-    for (const char* suffix : {"", "-wal", "-shm"})
-      std::filesystem::remove(m_log_path + suffix, ec);
+    std::filesystem::remove_all(m_log_dir, ec);
   }
 }
 

@@ -1,11 +1,12 @@
 // SqliteStore: the embedded, single-node Store engine (one SQLite file).
 //
 // Durability: commit() appends the whole batch as one record to the commit
-// log (sqlite_commit_log.h, the file `<path>-commits`) and returns once that
-// append is durable: WAL with synchronous=FULL by default, so an acknowledged
-// commit survives kill -9 and power loss. Sync::kNormal survives a process
-// crash but may lose the last commits on power loss; Sync::kOff is for tests
-// and benchmarks only.
+// log (commit_log.h, the directory `<path>-log`) and returns once that
+// append is durable: fdatasync'd by default (Sync::kFull), so an
+// acknowledged commit survives kill -9 and power loss. Sync::kNormal and
+// kOff skip the log's fdatasync: a process crash loses nothing, a machine
+// crash may lose the last commits (kOff also relaxes the tables' own
+// syncs; for tests and benchmarks only).
 //
 // The applier: a background thread folds committed log records into the
 // tables (ledger with its history marks, balances, requests, holds, counts) in large
@@ -18,7 +19,8 @@
 // stays bounded. Why: a group commit costs one sequential append and one
 // fsync instead of a random-position B-tree write per row (DESIGN.md §6).
 //
-// Concurrency: commit() serialises on the log; the applier, catalog upserts,
+// Concurrency: commit() appends under the log mutex and waits for its
+// fdatasync outside it (one covers every writer's appends before it); the applier, catalog upserts,
 // alert writes and pruning share one writer connection behind a mutex; reads
 // go to a pool of Options::read_connections query_only connections that never
 // wait for the writer (WAL); background threads checkpoint both WALs. Every
@@ -71,6 +73,9 @@ class SqliteStore final : public Store {
     // Open without the writer lock and without the commit log: a consistent
     // read-only view of what the writer holding the lock has applied.
     bool shared_read = false;
+    // The commit log's segment size (commit_log.h); small in tests that
+    // watch segments being dropped and reused.
+    std::uint64_t log_segment_bytes = 32ull << 20;
   };
   // commit() waits while this many ledger entries are committed but not yet
   // applied to the tables (the applier is behind): bounds memory.
@@ -164,13 +169,15 @@ class SqliteStore final : public Store {
   // the same way (and the backlog is compact).
   struct PendingRecord {
     std::int64_t id = 0;
+    std::uint64_t lsn = 0;  // CommitLog::Lsn: durable once the log is synced this far
     std::string payload;
     std::size_t entries = 0;  // ledger entries + 1 (room accounting)
   };
 
   // Writer mode, after construction: loads the fencing state, applies what
-  // the log holds beyond meta.applied_log_id, starts the applier.
-  absl::Status startWriting(const std::string& log_path, const char* sync_pragma);
+  // the log (and a log of the older format) holds beyond
+  // meta.applied_log_id, starts the applier.
+  absl::Status startWriting(const Options& options);
   void runApplier();
   // Decodes a record's bytes, as logged, onto `round`. The only way records
   // reach applyRecords(), live and on recovery alike.
@@ -198,12 +205,17 @@ class SqliteStore final : public Store {
 
   // ---- writer mode: the commit log and its applier ----
   int m_lock_fd = -1;  // holds the exclusive flock on the database file
-  std::string m_log_path;
-  std::mutex m_log_mutex;  // the log, the committed fencing state, the pending queue
-  std::unique_ptr<sqlite::CommitLog> m_log ABSL_PT_GUARDED_BY(m_log_mutex);
+  std::string m_log_dir;
+  // Set before the applier starts, reset after it stops; thread-safe itself.
+  std::unique_ptr<sqlite::CommitLog> m_log;
+  // Id assignment and append order, the committed fencing state, the queues.
+  std::mutex m_log_mutex;
   std::int64_t m_committed_id ABSL_GUARDED_BY(m_log_mutex) = 0;
   std::array<Seq, kShardCount> m_committed_last ABSL_GUARDED_BY(m_log_mutex){};
   std::array<std::uint64_t, kShardCount> m_epoch ABSL_GUARDED_BY(m_log_mutex){};
+  // Appended, not yet known durable (their commit() is in CommitLog::sync).
+  std::deque<PendingRecord> m_unsynced ABSL_GUARDED_BY(m_log_mutex);
+  // Durable and acknowledged, waiting for the applier. Both in id order.
   std::deque<PendingRecord> m_pending ABSL_GUARDED_BY(m_log_mutex);
   // Changed only under m_log_mutex (the waits on m_log_room and m_work test
   // it there); atomic so that unappliedEntries() (/metrics) reads it without.
@@ -213,7 +225,8 @@ class SqliteStore final : public Store {
   std::chrono::steady_clock::time_point m_oldest_pending_at ABSL_GUARDED_BY(m_log_mutex);
   std::condition_variable m_work;      // applier: records are pending, or stop
   std::condition_variable m_log_room;  // commit(): the backlog shrank
-  std::atomic<std::int64_t> m_committed_hint{0};  // m_committed_id, for readers
+  // The last id handed to the applier (every acknowledged commit), for readers.
+  std::atomic<std::int64_t> m_committed_hint{0};
 
   std::mutex m_applied_mutex;
   std::condition_variable m_applied_cv;

@@ -17,9 +17,10 @@
 #include <random>
 #include <string_view>
 
+#include "store/sqlite/commit_log.h"
 #include "store/sqlite/sqlite_codec.h"
-#include "store/sqlite/sqlite_commit_log.h"
 #include "store/sqlite/sqlite_db.h"
+#include "store/sqlite/sqlite_legacy_commit_log.h"
 #include "store/sqlite/sqlite_paced_vfs.h"
 #include "store/sqlite/sqlite_schema.h"
 #include "store/sqlite/sqlite_store.h"
@@ -357,7 +358,16 @@ class TestSqliteStore : public QObject {
   // A crash between the durable append and the applier: the record is only
   // in the log. open() applies it before anything can read the tables, and
   // then drops it.
+  // What a writer killed right after its append leaves behind: a record in
+  // the log that is not in the tables. Both log formats: the segment files,
+  // and the SQLite file depotd wrote up to session 8 (applied, then removed).
+  void unappliedLogRecordsAreReplayedOnOpen_data() {
+    QTest::addColumn<bool>("legacy");
+    QTest::newRow("segment log") << false;
+    QTest::newRow("legacy sqlite log") << true;
+  }
   void unappliedLogRecordsAreReplayedOnOpen() {
+    QFETCH(bool, legacy);
     const std::string path = freshPath();
     Item item;
     Location location;
@@ -374,8 +384,9 @@ class TestSqliteStore : public QObject {
       ledger.move(item, location, 7, 0, 100);
       DEPOT_VERIFY_OK(ledger.commit());
     }
-    // A clean close applied everything and removed the log file.
-    QVERIFY(!QFileInfo::exists(QString::fromStdString(sqlite::CommitLog::pathFor(path))));
+    // A clean close applied everything and removed the log.
+    const QString log_dir = QString::fromStdString(sqlite::CommitLog::dirFor(path));
+    QVERIFY(!QFileInfo::exists(log_dir));
     std::int64_t applied = 0;
     {
       auto db = sqlite::Db::open(path, SQLITE_OPEN_READONLY);
@@ -386,9 +397,6 @@ class TestSqliteStore : public QObject {
     }
     QVERIFY(applied >= 1);
     {
-      // What a writer killed right after its append leaves behind.
-      DEPOT_ASSIGN_OR_FAIL(log, sqlite::CommitLog::open(sqlite::CommitLog::pathFor(path),
-                                                        "PRAGMA synchronous=FULL", ledger_id, 5000));
       ShardCommit sc;
       sc.shard = item.shard;
       sc.epoch = 1;
@@ -411,10 +419,25 @@ class TestSqliteStore : public QObject {
       sc.requests.push_back(r);
       std::string blob;
       sqlite::encodeCommitBatch(CommitBatch{{sc}}, &blob);
-      DEPOT_VERIFY_OK(log->append(applied + 1, blob));
+      if (legacy) {
+        DEPOT_ASSIGN_OR_FAIL(
+            log, sqlite::LegacyCommitLog::open(sqlite::LegacyCommitLog::pathFor(path),
+                                               "PRAGMA synchronous=FULL", ledger_id, 5000));
+        DEPOT_VERIFY_OK(log->append(applied + 1, blob));
+      } else {
+        DEPOT_ASSIGN_OR_FAIL(
+            log, sqlite::CommitLog::open(sqlite::CommitLog::dirFor(path), ledger_id, {}));
+        DEPOT_VERIFY_OK(log->startAppending(applied + 1));
+        DEPOT_ASSIGN_OR_FAIL(lsn, log->append(applied + 1, blob));
+        DEPOT_VERIFY_OK(log->sync(lsn));
+      }
     }
     auto store = openStore(path);
     QVERIFY(store);
+    if (legacy) {
+      QVERIFY2(!QFileInfo::exists(QString::fromStdString(sqlite::LegacyCommitLog::pathFor(path))),
+               "the legacy log was not removed once applied");
+    }
     DEPOT_ASSIGN_OR_FAIL(r, store->recoverShard(item.shard, 0, 0));
     QCOMPARE(r.last_seq, Seq{2});
     QCOMPARE(r.balances.size(), std::size_t{1});
@@ -435,15 +458,48 @@ class TestSqliteStore : public QObject {
     QCOMPARE(after[item.shard], Seq{3});
   }
 
+  // A log whose records are gone (a segment deleted by hand) is not papered
+  // over: the store refuses to open, naming the missing records.
+  void missingLogRecordsAreDataLoss() {
+    const std::string path = freshPath();
+    std::string ledger_id;
+    {
+      auto store = openStore(path);
+      QVERIFY(store);
+      ledger_id = store->ledgerId();
+    }
+    {
+      DEPOT_ASSIGN_OR_FAIL(log,
+                           sqlite::CommitLog::open(sqlite::CommitLog::dirFor(path), ledger_id, {}));
+      DEPOT_VERIFY_OK(log->startAppending(50));  // the tables hold none of 1..49
+      DEPOT_ASSIGN_OR_FAIL(lsn, log->append(50, "x"));
+      DEPOT_VERIFY_OK(log->sync(lsn));
+    }
+    const absl::Status st = openStatus(path);
+    DEPOT_VERIFY_CODE(st, absl::StatusCode::kDataLoss);
+    QVERIFY2(st.message().find("are missing") != std::string_view::npos,
+             std::string(st.message()).c_str());
+  }
+
   // A log copied in from another data set is never applied.
+  void foreignLogIsRefused_data() {
+    QTest::addColumn<bool>("legacy");
+    QTest::newRow("segment log") << false;
+    QTest::newRow("legacy sqlite log") << true;
+  }
   void foreignLogIsRefused() {
+    QFETCH(bool, legacy);
     const std::string path = freshPath();
     { QVERIFY(openStore(path)); }
-    {
-      DEPOT_ASSIGN_OR_FAIL(log, sqlite::CommitLog::open(sqlite::CommitLog::pathFor(path),
-                                                        "PRAGMA synchronous=FULL",
-                                                        "another-ledger", 5000));
+    if (legacy) {
+      DEPOT_ASSIGN_OR_FAIL(
+          log, sqlite::LegacyCommitLog::open(sqlite::LegacyCommitLog::pathFor(path),
+                                             "PRAGMA synchronous=FULL", "another-ledger", 5000));
       (void)log;
+    } else {
+      DEPOT_ASSIGN_OR_FAIL(
+          log, sqlite::CommitLog::open(sqlite::CommitLog::dirFor(path), "another-ledger", {}));
+      DEPOT_VERIFY_OK(log->startAppending(1));
     }
     DEPOT_VERIFY_CODE(openStatus(path), absl::StatusCode::kFailedPrecondition);
   }
@@ -552,53 +608,61 @@ class TestSqliteStore : public QObject {
     QCOMPARE(total, std::int64_t{kRows} * static_cast<std::int64_t>(blob.size()));
   }
 
-  // Applied records leave the log while the store is open, in several small
-  // transactions (a round of them at once held every commit up).
-  void appliedRecordsAreDroppedFromTheLog() {
+  // Applied segments leave the log while the store is open (one kept as a
+  // spare and reused), and what the store holds afterwards is everything.
+  void appliedSegmentsAreDroppedFromTheLog() {
     const std::string path = freshPath();
+    const QString log_dir = QString::fromStdString(sqlite::CommitLog::dirFor(path));
+    auto countFiles = [&](const char* pattern) {
+      return QDir(log_dir).entryList({pattern}, QDir::Files).size();
+    };
+    constexpr int kCommits = 300;
+    Item item;
+    {
+      SqliteStore::Options options;
+      options.path = path;
+      options.log_segment_bytes = 8 * 1024;  // 4 KiB of records each
+      DEPOT_ASSIGN_OR_FAIL(store, SqliteStore::open(options));
+      DEPOT_ASSIGN_OR_FAIL(items, store->upsertItems({makeItem("DROP-1")}));
+      DEPOT_ASSIGN_OR_FAIL(locations, store->upsertLocations({{0, "east", "A-01"}}));
+      item = items[0];
+      ModelLedger ledger(*store);
+      for (int c = 0; c < kCommits; ++c) {
+        ledger.move(items[0], locations[0], 1, 0, c);
+        DEPOT_VERIFY_OK(ledger.commit());
+        // Acknowledged, and (the applier waits up to 1 s to fill a round)
+        // still in the backlog that /metrics reports.
+        if (c == 0) QVERIFY(store->unappliedEntries() >= 1);
+      }
+      QVERIFY2(countFiles("0*.seg") > 2, "the records did not span several segments");
+      // A read waits for the applier (read-your-writes), so all are applied.
+      DEPOT_ASSIGN_OR_FAIL(entries, store->readLedger(items[0].shard, 0, kCommits, kCommits + 1));
+      QCOMPARE(entries.size(), std::size_t{kCommits});
+      // Drops follow an applier round at most every 500 ms: keep committing
+      // one record and reading it back until only the segment being
+      // appended to is left.
+      Seq seq = kCommits;
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+      while (countFiles("0*.seg") > 1 && std::chrono::steady_clock::now() < deadline) {
+        ledger.move(items[0], locations[0], 1, 0, seq++);
+        DEPOT_VERIFY_OK(ledger.commit());
+        DEPOT_ASSIGN_OR_FAIL(last, store->readLedger(items[0].shard, seq - 1, seq, 1));
+        QCOMPARE(last.size(), std::size_t{1});
+        QThread::msleep(50);
+      }
+      QCOMPARE(countFiles("0*.seg"), 1);
+      QVERIFY2(countFiles("spare-*.seg") <= 2, "spares pile up instead of being reused");
+      DEPOT_ASSIGN_OR_FAIL(d, store->diagnostics());
+      QVERIFY2(d.checkpoint_error.empty(), d.checkpoint_error.c_str());
+      QVERIFY2(d.applier_error.empty(), d.applier_error.c_str());
+    }
+    // Nothing was lost to the drops: a reopened store holds every commit.
     auto store = openStore(path);
     QVERIFY(store);
-    DEPOT_ASSIGN_OR_FAIL(items, store->upsertItems({makeItem("DROP-1")}));
-    DEPOT_ASSIGN_OR_FAIL(locations, store->upsertLocations({{0, "east", "A-01"}}));
-    ModelLedger ledger(*store);
-    constexpr int kCommits = 300;  // records, several drop transactions' worth
-    for (int c = 0; c < kCommits; ++c) {
-      ledger.move(items[0], locations[0], 1, 0, c);
-      DEPOT_VERIFY_OK(ledger.commit());
-      // Acknowledged, and (the applier waits up to 1 s to fill a round)
-      // still in the backlog that /metrics reports.
-      if (c == 0) QVERIFY(store->unappliedEntries() >= 1);
-    }
-    // A read waits for the applier (read-your-writes), so all are applied.
-    DEPOT_ASSIGN_OR_FAIL(entries, store->readLedger(items[0].shard, 0, kCommits, kCommits + 1));
-    QCOMPARE(entries.size(), std::size_t{kCommits});
-    // The backlog is settled just after the round is published.
-    const auto settled = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (store->unappliedEntries() != 0 && std::chrono::steady_clock::now() < settled)
-      QThread::msleep(5);
-    QCOMPARE(store->unappliedEntries(), std::size_t{0});
-    DEPOT_ASSIGN_OR_FAIL(log,
-                         sqlite::Db::open(sqlite::CommitLog::pathFor(path), SQLITE_OPEN_READONLY));
-    DEPOT_ASSIGN_OR_FAIL(logged, log.queryInt("SELECT count(*) FROM commits"));
-    QVERIFY(logged > 0);
-    // Drops follow an applier round at most every 500 ms: keep committing
-    // one record and reading it back until a drop has taken everything.
-    std::int64_t left = -1;
-    Seq seq = kCommits;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (std::chrono::steady_clock::now() < deadline) {
-      ledger.move(items[0], locations[0], 1, 0, ++seq);
-      DEPOT_VERIFY_OK(ledger.commit());
-      DEPOT_ASSIGN_OR_FAIL(last, store->readLedger(items[0].shard, seq - 1, seq, 1));
-      QCOMPARE(last.size(), std::size_t{1});
-      QThread::msleep(50);
-      DEPOT_ASSIGN_OR_FAIL(n, log.queryInt("SELECT count(*) FROM commits"));
-      left = n;
-      if (left == 0) break;
-    }
-    QCOMPARE(left, std::int64_t{0});
-    DEPOT_ASSIGN_OR_FAIL(d, store->diagnostics());
-    QVERIFY2(d.checkpoint_error.empty(), d.checkpoint_error.c_str());
+    DEPOT_ASSIGN_OR_FAIL(lasts, store->lastSeqs());
+    QVERIFY(lasts[item.shard] > Seq{kCommits});
+    DEPOT_ASSIGN_OR_FAIL(all, store->readLedger(item.shard, 0, lasts[item.shard], kCommits * 2));
+    QCOMPARE(all.size(), static_cast<std::size_t>(lasts[item.shard]));
   }
 
   void invalidOptions() {
@@ -769,7 +833,7 @@ class TestSqliteStore : public QObject {
     DEPOT_ASSIGN_OR_FAIL(listed,
                          db->queryText("SELECT group_concat(version, ',') FROM "
                                        "(SELECT version FROM schema_version ORDER BY version)"));
-    QCOMPARE(bytes(listed), QByteArray("1,2,3,4,5"));
+    QCOMPARE(bytes(listed), QByteArray("1,2,3,4,5,6"));
   }
 
   // A version 4 file (history served by an index on the ledger) becomes

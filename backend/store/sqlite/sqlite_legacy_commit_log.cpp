@@ -1,31 +1,34 @@
-#include "store/sqlite/sqlite_commit_log.h"
+#include "store/sqlite/sqlite_legacy_commit_log.h"
 
 #include "store/sqlite/sqlite_checkpointer.h"
 
 namespace depot::sqlite {
 
-absl::StatusOr<std::unique_ptr<CommitLog>> CommitLog::open(const std::string& path,
-                                                           const char* sync_pragma,
-                                                           const std::string& ledger_id,
-                                                           int busy_timeout_ms) {
+absl::StatusOr<std::unique_ptr<LegacyCommitLog>> LegacyCommitLog::open(const std::string& path,
+                                                                       const char* sync_pragma,
+                                                                       const std::string& ledger_id,
+                                                                       int busy_timeout_ms) {
   const std::string where = cat("commit log '", path, "'");
   auto db = Db::open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   if (!db.ok()) return db.status();
   sqlite3_busy_timeout(db->get(), busy_timeout_ms);
   auto mode = db->queryText("PRAGMA journal_mode=WAL");
-  if (!mode.ok()) return absl::Status(mode.status().code(), cat(where, ": ", mode.status().message()));
+  if (!mode.ok())
+    return absl::Status(mode.status().code(), cat(where, ": ", mode.status().message()));
   if (*mode != "wal") {
     return absl::FailedPreconditionError(cat(where, ": could not enable WAL (got '", *mode, "')"));
   }
-  const std::string setup = cat(sync_pragma,
-                                "; PRAGMA journal_size_limit=67108864;"
-                                "CREATE TABLE IF NOT EXISTS log_meta(key TEXT PRIMARY KEY NOT NULL, "
-                                "value TEXT NOT NULL) WITHOUT ROWID;"
-                                "CREATE TABLE IF NOT EXISTS commits(id INTEGER PRIMARY KEY, "
-                                "batch BLOB NOT NULL);");
+  const std::string setup =
+      cat(sync_pragma,
+          "; PRAGMA journal_size_limit=67108864;"
+          "CREATE TABLE IF NOT EXISTS log_meta(key TEXT PRIMARY KEY NOT NULL, "
+          "value TEXT NOT NULL) WITHOUT ROWID;"
+          "CREATE TABLE IF NOT EXISTS commits(id INTEGER PRIMARY KEY, "
+          "batch BLOB NOT NULL);");
   if (auto st = db->exec(setup.c_str(), where); !st.ok()) return st;
 
-  auto owner = db->queryText("SELECT coalesce((SELECT value FROM log_meta WHERE key = 'ledger_id'), '')");
+  auto owner =
+      db->queryText("SELECT coalesce((SELECT value FROM log_meta WHERE key = 'ledger_id'), '')");
   if (!owner.ok()) return owner.status();
   if (owner->empty()) {
     auto put = db->prepare("INSERT INTO log_meta(key, value) VALUES('ledger_id', ?1)", false);
@@ -38,7 +41,7 @@ absl::StatusOr<std::unique_ptr<CommitLog>> CommitLog::open(const std::string& pa
             ": it was copied from another data set; refusing to apply it"));
   }
 
-  std::unique_ptr<CommitLog> log(new CommitLog());
+  std::unique_ptr<LegacyCommitLog> log(new LegacyCommitLog());
   log->m_db = *std::move(db);
   auto append = log->m_db.prepare("INSERT INTO commits(id, batch) VALUES(?1, ?2)", true);
   if (!append.ok()) return append.status();
@@ -54,21 +57,21 @@ absl::StatusOr<std::unique_ptr<CommitLog>> CommitLog::open(const std::string& pa
   return log;
 }
 
-CommitLog::~CommitLog() {
+LegacyCommitLog::~LegacyCommitLog() {
   if (m_checkpointer) Checkpointer::unhook(m_db.get());
   m_checkpointer.reset();
   m_append = Stmt();
   m_drop = Stmt();
 }
 
-absl::Status CommitLog::append(std::int64_t id, std::string_view payload) {
+absl::Status LegacyCommitLog::append(std::int64_t id, std::string_view payload) {
   Stmt::Scope scope(m_append);
   m_append.bindInt(1, id);
   m_append.bindBlob(2, payload);
   return m_append.run("appending to the commit log");
 }
 
-absl::Status CommitLog::forEachAfter(
+absl::Status LegacyCommitLog::forEachAfter(
     std::int64_t after, const std::function<absl::Status(std::int64_t, std::string_view)>& fn) {
   auto stmt = m_db.prepare("SELECT id, batch FROM commits WHERE id > ?1 ORDER BY id", false);
   if (!stmt.ok()) return stmt.status();
@@ -81,11 +84,11 @@ absl::Status CommitLog::forEachAfter(
   }
 }
 
-absl::StatusOr<std::int64_t> CommitLog::lastId() {
+absl::StatusOr<std::int64_t> LegacyCommitLog::lastId() {
   return m_db.queryInt("SELECT coalesce(max(id), 0) FROM commits");
 }
 
-absl::Status CommitLog::dropThrough(std::int64_t through) {
+absl::Status LegacyCommitLog::dropThrough(std::int64_t through) {
   Stmt::Scope scope(m_drop);
   m_drop.bindInt(1, through);
   return m_drop.run("dropping applied commit log records");

@@ -472,8 +472,16 @@ void Engine::processBatch(Writer& w, std::vector<Task>& tasks) {
   if (!status.ok()) {
     if (status.code() == absl::StatusCode::kFailedPrecondition && m_onLeaseLost) m_onLeaseLost();
     for (auto it = txns.rbegin(); it != txns.rend(); ++it) it->second->rollback();
+    // UNKNOWN: the store cannot tell whether the batch became durable (a
+    // failed fsync); a retry with the same request_id learns the outcome
+    // once the node is back. Otherwise the store wrote nothing.
     status = absl::UnavailableError(
-        absl::StrCat("the store refused the commit; nothing was applied: ", status.message()));
+        status.code() == absl::StatusCode::kUnknown
+            ? absl::StrCat("the commit's outcome is unknown (it may have been applied; retry with "
+                           "the same request_id to learn it): ",
+                           status.message())
+            : absl::StrCat("the store refused the commit; nothing was applied: ",
+                           status.message()));
     for (auto& c : completions)
       if (c) c(status);
     return;

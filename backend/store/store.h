@@ -187,6 +187,9 @@ class Store {
     return absl::UnimplementedError("recoverBalances: this store reads balances per shard");
   }
   // Durable when it returns OK (synchronous=FULL for SQLite by default).
+  // UNKNOWN when the store cannot tell whether the batch became durable
+  // (SQLite: the commit log's fdatasync failed); any other error means
+  // nothing in the batch was written.
   virtual absl::Status commit(const CommitBatch& batch) = 0;
   // Drop idempotency records and closed holds older than `before` (housekeeping).
   virtual absl::Status pruneBefore(Micros before) = 0;

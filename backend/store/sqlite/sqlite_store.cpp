@@ -500,10 +500,9 @@ absl::Status SqliteStore::commit(const CommitBatch& batch) {
   // Outside the lock: the other writers append while this fdatasync runs,
   // and the next one covers all of them (CommitLog::sync).
   if (auto st = m_log->sync(written); !st.ok()) {
-    return sqlite::withContext(
-        st,
-        "commit: the batch may or may not be durable; no commit is accepted until the "
-        "store is opened again");
+    return absl::UnknownError(
+        sqlite::cat("commit: the batch may or may not be durable (", st.message(),
+                    "); no commit is accepted until the store is opened again"));
   }
   // Durable: hand it, and whatever was durable before it, to the applier.
   // Records leave m_unsynced in id order, so the applier sees ids in order.

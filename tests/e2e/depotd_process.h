@@ -34,6 +34,14 @@ class DepotdProcess {
     }
   }
 
+  // Adds to the environment the next start() runs depotd with.
+  void setEnv(const QString& name, const QString& value) {
+    QProcessEnvironment env = m_proc.processEnvironment();
+    if (env.isEmpty()) env = QProcessEnvironment::systemEnvironment();
+    env.insert(name, value);
+    m_proc.setProcessEnvironment(env);
+  }
+
   bool start(const QStringList& extra = {}) {
     for (int attempt = 0; attempt < 10; ++attempt) {
       m_port = m_base + (attempt * 7 + QRandomGenerator::global()->bounded(50)) % 100;

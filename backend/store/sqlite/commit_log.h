@@ -113,6 +113,8 @@ class CommitLog {
   // costs a commit that work. Slow (writes a segment); call it off the
   // commit path.
   absl::Status prepareSpare();
+  // OK, or the failed write or sync after which every append() fails.
+  absl::Status failure() const;
   // Segments and spares held, for tests and diagnostics.
   std::size_t segmentCount() const;
   std::size_t spareCount() const;
@@ -140,7 +142,6 @@ class CommitLog {
                                                    std::uint64_t min_bytes, Segment* made)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(m_mutex);
   absl::Status fail(absl::Status status);  // records the first failure; returns it
-  absl::Status failure() const;
 
   const std::string m_dir;
   const std::string m_ledger_id;

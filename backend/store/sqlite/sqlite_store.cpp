@@ -475,6 +475,9 @@ absl::Status SqliteStore::commit(const CommitBatch& batch) {
           " ledger entries behind the commit log for 30 s (is the disk full or failing?); "
           "nothing in the batch was written"));
     }
+    // Before fencing: after a failed sync the committed state may include
+    // a batch its writer rolled back, and the cause to report is the log.
+    if (auto st = m_log->failure(); !st.ok()) return sqlite::withContext(st, "commit");
     for (const ShardCommit& sc : batch.shards) {
       const Seq last_seq = m_committed_last[sc.shard];
       const std::uint64_t epoch = m_epoch[sc.shard];

@@ -169,6 +169,7 @@ std::array<Seq, kShardCount> InventoryService::lastSeqs() const {
 std::size_t InventoryService::queueDepth() const { return m_impl->engine.queueDepth(); }
 std::size_t InventoryService::openHolds() const { return m_impl->engine.openHolds(); }
 std::size_t InventoryService::unappliedEntries() const { return m_impl->store.unappliedEntries(); }
+std::uint64_t InventoryService::logSyncs() const { return m_impl->store.logSyncs(); }
 IdempotencyWindowStats InventoryService::idempotencyWindow() const {
   return m_impl->engine.idempotencyWindow();
 }

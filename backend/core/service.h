@@ -242,6 +242,7 @@ class InventoryService {
   std::size_t queueDepth() const;
   std::size_t openHolds() const;
   std::size_t unappliedEntries() const;  // Store::unappliedEntries
+  std::uint64_t logSyncs() const;        // Store::logSyncs
   IdempotencyWindowStats idempotencyWindow() const;
   // Shard ownership (cluster): acquire/release, leases, hooks.
   Engine& engine();

@@ -163,6 +163,10 @@ std::string renderPrometheus(InventoryService& core, const ServerMetrics& metric
         "Ledger entries durable in the commit log but not yet in the store's tables "
         "(the SQLite engine; commits wait at 500,000).",
         core.unappliedEntries());
+  header(out, "depot_commit_log_syncs_total", "counter",
+         "fdatasync calls of the commit log (the SQLite engine): fewer than "
+         "depot_commits_total when one flush covered several writers' commits.");
+  strAppend(out, "depot_commit_log_syncs_total ", core.logSyncs(), "\n");
   gauge("depot_calls_in_flight", "Unary calls being served (admitted, not yet answered).",
         metrics.calls_in_flight.load());
   header(out, "depot_calls_shed_total", "counter",

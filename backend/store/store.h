@@ -179,6 +179,10 @@ class Store {
   // so a rising backlog is the early warning. 0 for engines that write
   // their tables in the commit itself (PostgreSQL).
   virtual std::size_t unappliedEntries() const { return 0; }
+  // Flushes (fdatasync) of the commit log since open: with commits counted
+  // by the engine, how often one flush covered several writers' commits. 0
+  // for engines without a log of their own (PostgreSQL).
+  virtual std::uint64_t logSyncs() const { return 0; }
   // Hands the balance rows of every shard `sink` wants to it, one item at a
   // time, in one pass. Only while nothing commits to those shards: at a
   // start, between recoverShard(..., kOmit) of each and the first commit.

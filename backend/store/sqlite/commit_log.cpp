@@ -397,8 +397,9 @@ absl::StatusOr<CommitLog::Lsn> CommitLog::append(std::int64_t id, std::string_vi
   if (m_segments.back().end + need > m_segments.back().size) {
     // The full segment is durable before anything goes to the next one: a
     // record in segment k+1 implies all of segment k (see the header).
-    if (m_options.sync && ::fdatasync(m_current->fd) != 0) {
-      return fail(ioError("syncing", m_current->path, errno));
+    if (m_options.sync) {
+      countSync();
+      if (::fdatasync(m_current->fd) != 0) return fail(ioError("syncing", m_current->path, errno));
     }
     {
       std::lock_guard sync_lock(m_sync_mutex);
@@ -453,6 +454,7 @@ absl::Status CommitLog::sync(Lsn through) {
     }
     const int rc = ::fdatasync(file->fd);
     const int error = errno;
+    countSync();
     lock.lock();
     m_syncing = false;
     if (rc != 0) {

@@ -40,6 +40,7 @@
 // append lock while it waits on the disk, so appends go on meanwhile.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -64,6 +65,9 @@ class CommitLog {
     // they survive a crash of the process but not of the machine.
     bool sync = true;
     std::uint64_t segment_bytes = 32ull << 20;  // a record larger gets a segment its size
+    // If set, counts the fdatasync calls made for appends (by sync() and at
+    // segment ends); it must outlive the log.
+    std::atomic<std::uint64_t>* sync_counter = nullptr;
   };
 
   // The log directory of the store at `store_path`.
@@ -142,6 +146,9 @@ class CommitLog {
                                                    std::uint64_t min_bytes, Segment* made)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(m_mutex);
   absl::Status fail(absl::Status status);  // records the first failure; returns it
+  void countSync() {
+    if (m_options.sync_counter != nullptr) m_options.sync_counter->fetch_add(1, std::memory_order_relaxed);
+  }
 
   const std::string m_dir;
   const std::string m_ledger_id;

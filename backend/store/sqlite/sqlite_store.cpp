@@ -589,6 +589,7 @@ absl::Status SqliteStore::startWriting(const Options& options) {
   sqlite::CommitLog::Options log_options;
   log_options.sync = options.sync == Options::Sync::kFull;
   log_options.segment_bytes = options.log_segment_bytes;
+  log_options.sync_counter = &m_log_syncs;
   auto log = sqlite::CommitLog::open(m_log_dir, m_ledger_id, log_options);
   if (!log.ok()) return log.status();
   if ((*log)->firstId() > last_id + 1) {

@@ -107,6 +107,7 @@ class SqliteStore final : public Store {
   std::size_t unappliedEntries() const override {
     return m_pending_entries.load(std::memory_order_relaxed);
   }
+  std::uint64_t logSyncs() const override { return m_log_syncs.load(std::memory_order_relaxed); }
 
   std::string ledgerId() const override { return m_ledger_id; }
   int schemaVersion() const override { return m_schema_version; }
@@ -225,6 +226,7 @@ class SqliteStore final : public Store {
   std::chrono::steady_clock::time_point m_oldest_pending_at ABSL_GUARDED_BY(m_log_mutex);
   std::condition_variable m_work;      // applier: records are pending, or stop
   std::condition_variable m_log_room;  // commit(): the backlog shrank
+  std::atomic<std::uint64_t> m_log_syncs{0};  // CommitLog::Options::sync_counter
   // The last id handed to the applier (every acknowledged commit), for readers.
   std::atomic<std::int64_t> m_committed_hint{0};
 

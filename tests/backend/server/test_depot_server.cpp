@@ -803,6 +803,7 @@ class TestDepotServer : public QObject {
           "# TYPE depot_command_duration_seconds histogram",
           "depot_request_duration_seconds_count{rpc=\"Apply\"}", "# TYPE depot_queue_depth gauge",
           "# TYPE depot_store_unapplied_entries gauge", "# TYPE depot_watch_subscribers gauge",
+          "# TYPE depot_commit_log_syncs_total counter",
           "# TYPE depot_open_holds gauge", "# TYPE depot_alerts_firing gauge",
           "# TYPE depot_idempotency_requests gauge",
           "# TYPE depot_idempotency_oldest_timestamp_seconds gauge",

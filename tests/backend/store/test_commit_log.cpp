@@ -7,6 +7,7 @@
 #include <QFile>
 #include <QTemporaryDir>
 #include <QTest>
+#include <atomic>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -100,11 +101,16 @@ class CommitLogTest : public QObject {
   void recordsSurviveReopenAcrossSegments() {
     const std::string dir = freshDir();
     {
-      DEPOT_ASSIGN_OR_FAIL(log, CommitLog::open(dir, "ledger-a", smallSegments()));
+      std::atomic<std::uint64_t> syncs{0};
+      CommitLog::Options options = smallSegments();
+      options.sync_counter = &syncs;
+      DEPOT_ASSIGN_OR_FAIL(log, CommitLog::open(dir, "ledger-a", options));
       QCOMPARE(log->firstId(), std::int64_t{0});
       DEPOT_VERIFY_OK(log->startAppending(1));
       DEPOT_VERIFY_OK(appendRange(*log, 1, 200));
       QVERIFY2(log->segmentCount() > 10, std::to_string(log->segmentCount()).c_str());
+      // One flush per record synced alone, one per segment filled.
+      QCOMPARE(syncs.load(), std::uint64_t{200} + log->segmentCount() - 1);
     }
     {
       DEPOT_ASSIGN_OR_FAIL(log, CommitLog::open(dir, "ledger-a", smallSegments()));

@@ -194,7 +194,8 @@ absl::StatusOr<std::unique_ptr<CommitLog>> CommitLog::open(const std::string& di
     return absl::InvalidArgumentError(cat("commit log: a ledger id of ", ledger_id.size(),
                                           " bytes is longer than ", kMaxLedgerIdBytes));
   }
-  if (options.segment_bytes < 2 * kHeaderBytes) {
+  static_assert(kMinSegmentBytes == 2 * kHeaderBytes);
+  if (options.segment_bytes < kMinSegmentBytes) {
     return absl::InvalidArgumentError(
         cat("commit log: segments of ", options.segment_bytes, " bytes are too small"));
   }

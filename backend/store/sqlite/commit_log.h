@@ -70,6 +70,9 @@ class CommitLog {
     std::atomic<std::uint64_t>* sync_counter = nullptr;
   };
 
+  // A segment holds its 4 KiB header and at least one page of records.
+  static constexpr std::uint64_t kMinSegmentBytes = 8192;
+
   // The log directory of the store at `store_path`.
   static std::string dirFor(const std::string& store_path) { return store_path + "-log"; }
 

@@ -46,9 +46,6 @@ absl::StatusOr<std::unique_ptr<LegacyCommitLog>> LegacyCommitLog::open(const std
   auto append = log->m_db.prepare("INSERT INTO commits(id, batch) VALUES(?1, ?2)", true);
   if (!append.ok()) return append.status();
   log->m_append = *std::move(append);
-  auto drop = log->m_db.prepare("DELETE FROM commits WHERE id <= ?1", true);
-  if (!drop.ok()) return drop.status();
-  log->m_drop = *std::move(drop);
   // Checkpoints off the append path, as for the store itself.
   auto checkpointer = Checkpointer::start(path, busy_timeout_ms, sync_pragma);
   if (!checkpointer.ok()) return checkpointer.status();
@@ -61,7 +58,6 @@ LegacyCommitLog::~LegacyCommitLog() {
   if (m_checkpointer) Checkpointer::unhook(m_db.get());
   m_checkpointer.reset();
   m_append = Stmt();
-  m_drop = Stmt();
 }
 
 absl::Status LegacyCommitLog::append(std::int64_t id, std::string_view payload) {
@@ -82,16 +78,6 @@ absl::Status LegacyCommitLog::forEachAfter(
     if (!*row) return absl::OkStatus();
     if (auto st = fn(stmt->colInt(0), stmt->colView(1)); !st.ok()) return st;
   }
-}
-
-absl::StatusOr<std::int64_t> LegacyCommitLog::lastId() {
-  return m_db.queryInt("SELECT coalesce(max(id), 0) FROM commits");
-}
-
-absl::Status LegacyCommitLog::dropThrough(std::int64_t through) {
-  Stmt::Scope scope(m_drop);
-  m_drop.bindInt(1, through);
-  return m_drop.run("dropping applied commit log records");
 }
 
 }  // namespace depot::sqlite

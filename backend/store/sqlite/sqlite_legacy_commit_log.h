@@ -45,17 +45,12 @@ class LegacyCommitLog {
   // the first error fn returns.
   absl::Status forEachAfter(std::int64_t after,
                             const std::function<absl::Status(std::int64_t, std::string_view)>& fn);
-  // The largest id in the log, 0 when it is empty.
-  absl::StatusOr<std::int64_t> lastId();
-  // Deletes every record with id <= through.
-  absl::Status dropThrough(std::int64_t through);
 
  private:
   LegacyCommitLog() = default;
 
   Db m_db;
   Stmt m_append;
-  Stmt m_drop;
   std::unique_ptr<Checkpointer> m_checkpointer;  // hooked into m_db
 };
 

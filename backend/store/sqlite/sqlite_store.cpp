@@ -231,6 +231,12 @@ absl::StatusOr<std::unique_ptr<SqliteStore>> SqliteStore::open(const Options& op
                                                   options.read_connections, " is not in 1..",
                                                   sqlite::kMaxReadConnections));
   }
+  if (options.log_segment_bytes < sqlite::CommitLog::kMinSegmentBytes) {
+    // Checked here, before the file is created or migrated.
+    return absl::InvalidArgumentError(
+        sqlite::cat("SqliteStore: log_segment_bytes ", options.log_segment_bytes,
+                    " is below the minimum of ", sqlite::CommitLog::kMinSegmentBytes));
+  }
   const std::string where = sqlite::cat("SqliteStore '", options.path, "'");
   auto db = Db::open(options.path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
                      Db::Writeback::kPaced);  // the applier writes in bulk

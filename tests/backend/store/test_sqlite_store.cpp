@@ -674,6 +674,11 @@ class TestSqliteStore : public QObject {
     DEPOT_VERIFY_CODE(SqliteStore::open(options).status(), absl::StatusCode::kInvalidArgument);
     options.read_connections = 65;
     DEPOT_VERIFY_CODE(SqliteStore::open(options).status(), absl::StatusCode::kInvalidArgument);
+    options.read_connections = 4;
+    options.log_segment_bytes = 4096;  // refused before the file is created
+    DEPOT_VERIFY_CODE(SqliteStore::open(options).status(), absl::StatusCode::kInvalidArgument);
+    QVERIFY(!QFileInfo::exists(QString::fromStdString(options.path)));
+    options.log_segment_bytes = sqlite::CommitLog::kMinSegmentBytes;
     options.read_connections = 1;
     auto one = SqliteStore::open(options);
     DEPOT_VERIFY_OK(one.status());

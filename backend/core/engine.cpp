@@ -44,9 +44,22 @@ Engine::Engine(Store& store, const Clock& clock, Catalog& catalog, EventLog& eve
     m_writers.back()->index = i;
   }
   for (ShardId s = 0; s < kShardCount; ++s) m_shards.push_back(std::make_unique<ShardState>());
+  m_store.setCommitListener([this] { wakeWritersWaitingForCommits(); });
 }
 
-Engine::~Engine() { stop(); }
+Engine::~Engine() {
+  stop();
+  m_store.setCommitListener(nullptr);
+}
+
+void Engine::wakeWritersWaitingForCommits() {
+  for (auto& w : m_writers) {
+    // Under the writer's lock: its wait tests Store::commitDone under it,
+    // so the wake-up cannot fall between the test and the wait.
+    { std::lock_guard lock(w->mutex); }
+    w->wake.notify_one();
+  }
+}
 
 namespace {
 
@@ -348,27 +361,55 @@ std::size_t Engine::queueDepth() const {
 void Engine::run(Writer& w) {
   const std::string name = absl::StrCat("depot-writer-", w.index);
   pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());  // for top -H, perf, gdb
+  const std::size_t max_in_flight = std::max<std::size_t>(1, m_options.max_commits_in_flight);
   std::vector<Task> batch;
+  std::deque<InFlight> inflight;
   Micros next_housekeeping = 0;
   for (;;) {
+    finishDurable(w, inflight, /*wait=*/false);
     batch.clear();
     std::function<void()> control;
+    bool timer_due = false;
     {
       std::unique_lock lock(w.mutex);
+      const auto frontDone = [&] {
+        return !inflight.empty() && m_store.commitDone(inflight.front().ticket);
+      };
+      // Bounded: every pass either leaves or waits until a deadline (or a
+      // durable commit, whose wake-up comes under this lock).
+      // With commits in flight, the next batch starts early only once as
+      // much is queued as the newest one carries: batches never shrink to
+      // single requests, whose separate commits and replies would cost more
+      // CPU than the wait they save when the disk is fast.
+      const auto nextBatchReady = [&] {
+        if (w.queue.empty()) return false;
+        if (inflight.empty()) return true;
+        return inflight.size() < max_in_flight &&
+               w.queued >= std::max<std::size_t>(1, inflight.back().commands);
+      };
       for (;;) {
-        if (!w.queue.empty() || m_stopping) break;
+        if (frontDone() || nextBatchReady() || m_stopping) break;
+        if (!inflight.empty()) {  // wait for a durable commit or a larger queue
+          w.wake.wait_for(lock, std::chrono::milliseconds(50));
+          continue;
+        }
         const Micros now = m_clock.now();
         Micros wait = kHousekeepingEvery;
         if (!w.expiries.empty()) wait = std::min(wait, w.expiries.top().at - now);
-        if (wait <= 0 || now >= next_housekeeping) break;
+        if (wait <= 0 || now >= next_housekeeping) {
+          timer_due = true;
+          break;
+        }
         // A ManualClock does not move by itself: poll at most every 50 ms.
         w.wake.wait_for(lock, std::chrono::microseconds(std::min<Micros>(wait, 50'000)));
       }
+      if (frontDone()) continue;  // complete it first (finishDurable, above)
       if (m_stopping && w.queue.empty()) {
         lock.unlock();
+        finishDurable(w, inflight, /*wait=*/true);
         break;
       }
-      if (m_options.max_batch_delay > 0 && w.queued < m_options.max_batch) {
+      if (m_options.max_batch_delay > 0 && w.queued < m_options.max_batch && inflight.empty()) {
         w.wake.wait_for(lock, std::chrono::microseconds(m_options.max_batch_delay),
                         [&] { return w.queued >= m_options.max_batch || m_stopping.load(); });
       }
@@ -388,24 +429,17 @@ void Engine::run(Writer& w) {
       w.depth.store(w.queued, std::memory_order_relaxed);
     }
     if (control) {
+      // Ownership changes see only durable state.
+      finishDurable(w, inflight, /*wait=*/true);
       control();
       continue;
     }
-    const auto batch_start = std::chrono::steady_clock::now();
-    std::size_t batch_weight = 0;
-    for (const auto& t : batch) batch_weight += t.weight;
-    processBatch(w, batch);
-    if (batch_weight > 0) {
-      // The writer's service rate while busy: commands per second of batch
-      // work (validation + commit), smoothed over batches.
-      const double secs = std::max(
-          1e-6, std::chrono::duration<double>(std::chrono::steady_clock::now() - batch_start).count());
-      const double sample = static_cast<double>(batch_weight) / secs;
-      std::lock_guard lock(w.mutex);
-      w.drain_rate = w.drain_rate == 0 ? sample : 0.8 * w.drain_rate + 0.2 * sample;
-    }
+    if (!batch.empty() || timer_due) startBatch(w, batch, inflight);
     const Micros now = m_clock.now();
     if (now >= next_housekeeping) {
+      // Housekeeping forgets old idempotency records, which a rollback of a
+      // batch in flight could not undo: it runs with none in flight.
+      finishDurable(w, inflight, /*wait=*/true);
       next_housekeeping = now + kHousekeepingEvery;
       const Micros before = now - m_options.idempotency_window;
       housekeepWindow(w, now);
@@ -418,16 +452,17 @@ void Engine::run(Writer& w) {
   }
 }
 
-void Engine::processBatch(Writer& w, std::vector<Task>& tasks) {
+void Engine::startBatch(Writer& w, std::vector<Task>& tasks, std::deque<InFlight>& inflight) {
   const Micros now = m_clock.now();
+  InFlight f;
+  f.started = std::chrono::steady_clock::now();
   // One transaction per shard touched, created on first use.
-  std::vector<std::pair<ShardId, std::unique_ptr<ShardTxn>>> txns;
   auto txnFor = [&](ShardId s) -> ShardTxn& {
-    for (auto& [id, t] : txns)
+    for (auto& [id, t] : f.txns)
       if (id == s) return *t;
-    txns.emplace_back(s, std::make_unique<ShardTxn>(*m_shards[s], now, m_store,
-                                                    m_options.count_rules));
-    return *txns.back().second;
+    f.txns.emplace_back(
+        s, std::make_unique<ShardTxn>(*m_shards[s], now, m_store, m_options.count_rules));
+    return *f.txns.back().second;
   };
   // Holds whose time is up are released in the same batch.
   while (!w.expiries.empty() && w.expiries.top().at <= now) {
@@ -437,17 +472,15 @@ void Engine::processBatch(Writer& w, std::vector<Task>& tasks) {
     if (txnFor(e.shard).expire(e.order_id))
       m_stats.expired_holds.fetch_add(1, std::memory_order_relaxed);
   }
-  std::vector<Completion> completions;
-  completions.reserve(tasks.size());
-  std::size_t commands = 0;
+  f.completions.reserve(tasks.size());
   for (auto& t : tasks) {
-    commands += t.weight;
-    completions.push_back(t.run(txnFor(t.shard)));
+    f.commands += t.weight;
+    f.completions.push_back(t.run(txnFor(t.shard)));
   }
-  if (txns.empty() && completions.empty()) return;
+  if (f.txns.empty() && f.completions.empty()) return;
 
   CommitBatch batch;
-  for (auto& [id, t] : txns)
+  for (auto& [id, t] : f.txns)
     if (!t->empty()) batch.shards.push_back(t->toCommit());
   absl::Status status = absl::OkStatus();
   for (const auto& sc : batch.shards) {
@@ -458,50 +491,108 @@ void Engine::processBatch(Writer& w, std::vector<Task>& tasks) {
     }
   }
   if (status.ok() && !batch.shards.empty()) {
-    const auto t0 = std::chrono::steady_clock::now();
-    status = m_store.commit(batch);
-    const double secs =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    m_stats.commit_seconds.observe(secs);
-    m_stats.commit_batch_size.observe(static_cast<double>(commands));
-    if (status.ok())
-      m_stats.commits.fetch_add(1, std::memory_order_relaxed);
-    else
+    f.commit_started = std::chrono::steady_clock::now();
+    m_stats.commit_batch_size.observe(static_cast<double>(f.commands));
+    auto ticket = m_store.startCommit(batch);
+    if (ticket.ok()) {
+      f.ticket = *ticket;
+      f.wrote = true;
+    } else {
+      status = ticket.status();
       m_stats.commit_failures.fetch_add(1, std::memory_order_relaxed);
+    }
+  } else if (status.ok() && !inflight.empty()) {
+    // Nothing to write, but its tasks may have read what the batches in
+    // flight did: it completes after them.
+    f.ticket = inflight.back().ticket;
   }
   if (!status.ok()) {
     if (status.code() == absl::StatusCode::kFailedPrecondition && m_onLeaseLost) m_onLeaseLost();
-    for (auto it = txns.rbegin(); it != txns.rend(); ++it) it->second->rollback();
-    // UNKNOWN: the store cannot tell whether the batch became durable (a
-    // failed fsync); a retry with the same request_id learns the outcome
-    // once the node is back. Otherwise the store wrote nothing.
-    status = absl::UnavailableError(
+    // This batch is the newest: rolling it back leaves the batches in
+    // flight as they are.
+    for (auto it = f.txns.rbegin(); it != f.txns.rend(); ++it) it->second->rollback();
+    const absl::Status failed = absl::UnavailableError(
         status.code() == absl::StatusCode::kUnknown
             ? absl::StrCat("the commit's outcome is unknown (it may have been applied; retry with "
                            "the same request_id to learn it): ",
                            status.message())
             : absl::StrCat("the store refused the commit; nothing was applied: ",
                            status.message()));
-    for (auto& c : completions)
-      if (c) c(status);
+    for (auto& c : f.completions)
+      if (c) c(failed);
     return;
+  }
+  f.shards = std::move(batch.shards);
+  inflight.push_back(std::move(f));
+}
+
+void Engine::finishDurable(Writer& w, std::deque<InFlight>& inflight, bool wait) {
+  while (!inflight.empty()) {
+    InFlight& f = inflight.front();
+    if (!wait && !m_store.commitDone(f.ticket)) return;
+    if (f.wrote) {
+      if (absl::Status st = m_store.finishCommit(f.ticket); !st.ok()) {
+        m_stats.commit_failures.fetch_add(inflight.size(), std::memory_order_relaxed);
+        // UNKNOWN: the store cannot tell whether the batch became durable (a
+        // failed fsync); a retry with the same request_id learns the outcome
+        // once the node is back. The later batches were written after it
+        // and depend on its state: they share its fate.
+        abandonInFlight(inflight,
+                        absl::UnavailableError(absl::StrCat(
+                            "the commit's outcome is unknown (it may have been applied; retry "
+                            "with the same request_id to learn it): ",
+                            st.message())));
+        return;
+      }
+    }
+    completeBatch(w, f);
+    inflight.pop_front();
+  }
+}
+
+void Engine::abandonInFlight(std::deque<InFlight>& inflight, const absl::Status& status) {
+  for (auto f = inflight.rbegin(); f != inflight.rend(); ++f)
+    for (auto it = f->txns.rbegin(); it != f->txns.rend(); ++it) it->second->rollback();
+  for (auto& f : inflight)
+    for (auto& c : f.completions)
+      if (c) c(status);
+  inflight.clear();
+}
+
+void Engine::completeBatch(Writer& w, InFlight& f) {
+  const auto now = std::chrono::steady_clock::now();
+  if (f.wrote) {
+    m_stats.commit_seconds.observe(std::chrono::duration<double>(now - f.commit_started).count());
+    m_stats.commits.fetch_add(1, std::memory_order_relaxed);
   }
   // Durable. Publish first so that a client holding an acknowledgement
   // already sees the new seq in the committed cursor; then acknowledge.
-  for (auto& sc : batch.shards) {
+  for (auto& sc : f.shards) {
     if (sc.entries.empty()) continue;
     for (const auto& e : sc.entries)
       m_stats.movements[static_cast<std::size_t>(e.kind)].fetch_add(1, std::memory_order_relaxed);
     m_events.publish(std::make_shared<const std::vector<LedgerEntry>>(std::move(sc.entries)));
   }
   // Alert rules before the acknowledgement too: a client that saw its
-  // shipment acknowledged also sees the stockout it caused.
-  for (auto& [id, t] : txns) {
+  // shipment acknowledged also sees the stockout it caused. (They read the
+  // state as it is now, which includes the batches still in flight.)
+  for (auto& [id, t] : f.txns) {
     for (const auto& h : t->newHolds()) w.expiries.push(Expiry{h.first, id, h.second});
     evaluateAlerts(*m_shards[id], *t);
   }
-  for (auto& c : completions)
-    if (c) c(status);
+  for (auto& c : f.completions)
+    if (c) c(absl::OkStatus());
+  if (f.commands > 0) {
+    // The writer's service rate while busy: commands per second of batch
+    // work, from the later of its start and the previous completion (batches
+    // overlap in the pipeline), smoothed over batches.
+    const auto from = std::max(f.started, w.last_finish);
+    const double secs = std::max(1e-6, std::chrono::duration<double>(now - from).count());
+    const double sample = static_cast<double>(f.commands) / secs;
+    std::lock_guard lock(w.mutex);
+    w.drain_rate = w.drain_rate == 0 ? sample : 0.8 * w.drain_rate + 0.2 * sample;
+  }
+  w.last_finish = now;
 }
 
 void Engine::evaluateItem(ItemId item, ItemTotals& t) {

@@ -4,6 +4,16 @@
 // (tentatively), commits the whole batch in one Store transaction (group
 // commit), and only then completes the tasks and publishes their events.
 //
+// Pipelining: a writer does not wait for a batch to become durable before
+// it runs the next one. It starts the commit (Store::startCommit), runs the
+// next batch on top of the tentative state while the store syncs, and
+// completes each batch, in order, once it is durable; up to
+// max_commits_in_flight batches are started and not yet durable. Nothing
+// of a batch is visible before that: its tasks' replies (reads included,
+// since they may have seen an earlier batch's tentative state) wait for it.
+// If a started commit fails (the outcome is UNKNOWN), every later batch is
+// rolled back with it, newest first.
+//
 // A batch closes when the queue is drained (optionally after waiting
 // max_batch_delay for more), or at max_batch commands. Queues are bounded:
 // submit() refuses with RESOURCE_EXHAUSTED past queue_capacity.
@@ -19,6 +29,7 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -50,6 +61,9 @@ struct EngineOptions {
   Micros max_queue_delay = 500'000;
   std::size_t min_queue = 256;
   std::size_t max_batch = 20000;        // commands per group commit
+  // Batches a writer has started committing and not yet seen durable (1: it
+  // waits for each commit before running the next batch).
+  std::size_t max_commits_in_flight = 8;
   Micros max_batch_delay = 0;
   Micros idempotency_window = 3600'000'000;
   // Memory bound of the window: past this many remembered requests (all
@@ -160,11 +174,38 @@ class Engine {
     std::atomic<Micros> oldest_remembered{0};
     std::atomic<Micros> newest_remembered{0};
     std::priority_queue<Expiry, std::vector<Expiry>, std::greater<>> expiries;  // writer thread only
+    std::chrono::steady_clock::time_point last_finish;  // writer thread only (drain_rate)
     std::thread thread;
   };
 
+  // A batch whose commit was started and is not yet durable: what its
+  // completion (or its rollback) needs. Writer thread only.
+  struct InFlight {
+    std::vector<std::pair<ShardId, std::unique_ptr<ShardTxn>>> txns;
+    std::vector<Completion> completions;
+    std::vector<ShardCommit> shards;  // what was committed, for the events
+    // Done once durable. A batch that wrote nothing has its predecessor's:
+    // its replies may rest on what that one wrote.
+    Store::CommitTicket ticket = 0;
+    bool wrote = false;               // the batch has a commit of its own
+    std::size_t commands = 0;
+    std::chrono::steady_clock::time_point started;         // the batch's run began
+    std::chrono::steady_clock::time_point commit_started;  // startCommit was called
+  };
+
   void run(Writer& w);
-  void processBatch(Writer& w, std::vector<Task>& tasks);
+  // Runs `tasks` (and the expiries due) and starts their commit; the batch
+  // joins `inflight` unless it failed (then it is rolled back and completed).
+  void startBatch(Writer& w, std::vector<Task>& tasks, std::deque<InFlight>& inflight);
+  // Completes the batches at the front of `inflight` that are durable; all
+  // of them when `wait`, waiting for each.
+  void finishDurable(Writer& w, std::deque<InFlight>& inflight, bool wait);
+  void completeBatch(Writer& w, InFlight& batch);
+  // A started commit failed: rolls back every batch in `inflight`, newest
+  // first, and completes them with `status`.
+  void abandonInFlight(std::deque<InFlight>& inflight, const absl::Status& status);
+  // Wakes the writers waiting for a commit to become durable.
+  void wakeWritersWaitingForCommits();
   void evaluateAlerts(ShardState& st, const ShardTxn& txn);
   void evaluateItem(ItemId item, ItemTotals& totals);
   void recountOpenHolds(Writer& w);  // only from w's thread (or before start)

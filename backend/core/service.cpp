@@ -64,6 +64,7 @@ class InventoryService::Impl {
     e.min_queue = o.min_queue;
     e.max_batch = o.max_batch;
     e.max_batch_delay = o.max_batch_delay;
+    e.max_commits_in_flight = o.max_commits_in_flight;
     e.idempotency_window = o.idempotency_window;
     e.max_remembered_requests = o.max_remembered_requests;
     e.count_rules = CountRules{o.count_variance_abs, o.count_variance_pct};

@@ -172,6 +172,7 @@ struct ServiceOptions {
   std::size_t min_queue = 256;              // admission: never refuse below this many queued
   std::size_t max_batch = 20000;            // commands per group commit
   Micros max_batch_delay = 0;               // wait this long for more commands (0: close on drain)
+  std::size_t max_commits_in_flight = 8;    // per writer: commits started, not yet durable
   Micros idempotency_window = 3600'000'000; // request ids remembered this long (1 h)
   std::size_t max_remembered_requests = 0;  // memory bound of the window (0: none); EngineOptions
   Micros default_hold_ttl = 900'000'000;    // 15 min

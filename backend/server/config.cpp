@@ -62,6 +62,12 @@ ParseOutcome parseCommandLine(int argc, const char* const* argv, DaemonConfig& c
       ->capture_default_str()
       ->type_name("N")
       ->check(CLI::Range(1, 256));
+  app.add_option("--commits-in-flight", config.commits_in_flight,
+                 "Commits a shard writer may have started and not yet seen durable: it runs "
+                 "the next batch while the disk syncs the previous ones (1: it waits for each)")
+      ->capture_default_str()
+      ->type_name("N")
+      ->check(CLI::Range(1, 64));
   app.add_option("--max-queue-delay-ms", config.max_queue_delay_ms,
                  "Admission control: a shard writer refuses new commands (RESOURCE_EXHAUSTED "
                  "with a retry-after) past this much queued work")

@@ -2,7 +2,7 @@
 // --config may set every flag by its long name, e.g. `listen = "0.0.0.0:7070"`).
 //
 //   depotd [--data-dir DIR] [--listen HOST:PORT] [--metrics-listen HOST:PORT|off]
-//          [--config FILE] [--writers N] [--max-queue-delay-ms MS]
+//          [--config FILE] [--writers N] [--commits-in-flight N] [--max-queue-delay-ms MS]
 //          [--max-concurrent-calls N] [--idempotency-window SECONDS]
 //          [--idempotency-max-requests N]
 //          [--sync full|normal|off] [--node-id ID]
@@ -26,6 +26,7 @@ struct DaemonConfig {
   std::string metrics_listen = "127.0.0.1:9464";  // "off": no HTTP listener
   std::string config_file;
   int writers = 2;
+  int commits_in_flight = 8;  // per writer (EngineOptions::max_commits_in_flight)
   int max_queue_delay_ms = 500;
   int max_concurrent_calls = 512;
   int idempotency_window_s = 3600;

@@ -71,6 +71,7 @@ int runDaemon(const DaemonConfig& config) {
       .kv("data_dir", config.data_dir)
       .kv("config", config.config_file)
       .kv("writers", config.writers)
+      .kv("commits_in_flight", config.commits_in_flight)
       .kv("sync", config.sync);
 
   const bool clustered = config.store == "postgres";
@@ -119,6 +120,7 @@ int runDaemon(const DaemonConfig& config) {
   SystemClock clock;
   ServiceOptions serviceOptions;
   serviceOptions.writers = config.writers;
+  serviceOptions.max_commits_in_flight = static_cast<std::size_t>(config.commits_in_flight);
   serviceOptions.max_queue_delay = static_cast<Micros>(config.max_queue_delay_ms) * 1000;
   serviceOptions.idempotency_window = static_cast<Micros>(config.idempotency_window_s) * 1'000'000;
   serviceOptions.max_remembered_requests =

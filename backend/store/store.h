@@ -195,6 +195,35 @@ class Store {
   // (SQLite: the commit log's fdatasync failed); any other error means
   // nothing in the batch was written.
   virtual absl::Status commit(const CommitBatch& batch) = 0;
+
+  // ---- pipelined commits (the Engine's writers) ----
+  // commit() in two halves, so that a writer prepares its next batch while
+  // the previous one becomes durable. startCommit() orders the batch after
+  // every commit started before it and returns a ticket; its errors mean
+  // nothing was written (UNKNOWN as for commit()). The batch is durable once
+  // commitDone(ticket) is true and finishCommit(ticket) returns OK;
+  // finishCommit() waits for commitDone and returns UNKNOWN if the store can
+  // no longer tell (the commit log's fdatasync failed). Tickets become done
+  // in the order they were started; ticket 0 is always done. The listener
+  // (set before the first commit, cleared after the last) is called from
+  // any thread whenever tickets may have become done.
+  // Default, for engines that are durable when commit() returns: startCommit
+  // runs commit() and returns 0.
+  using CommitTicket = std::uint64_t;
+  virtual absl::StatusOr<CommitTicket> startCommit(const CommitBatch& batch) {
+    if (auto st = commit(batch); !st.ok()) return st;
+    return CommitTicket{0};
+  }
+  virtual bool commitDone(CommitTicket ticket) const {
+    (void)ticket;
+    return true;
+  }
+  virtual absl::Status finishCommit(CommitTicket ticket) {
+    (void)ticket;
+    return absl::OkStatus();
+  }
+  virtual void setCommitListener(std::function<void()> listener) { (void)listener; }
+
   // Drop idempotency records and closed holds older than `before` (housekeeping).
   virtual absl::Status pruneBefore(Micros before) = 0;
 

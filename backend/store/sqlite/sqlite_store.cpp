@@ -455,6 +455,12 @@ absl::StatusOr<std::vector<Location>> SqliteStore::upsertLocations(
 // ---- write path ----
 
 absl::Status SqliteStore::commit(const CommitBatch& batch) {
+  auto ticket = startCommit(batch);
+  if (!ticket.ok()) return ticket.status();
+  return finishCommit(*ticket);
+}
+
+absl::StatusOr<Store::CommitTicket> SqliteStore::startCommit(const CommitBatch& batch) {
   for (const ShardCommit& sc : batch.shards) {
     if (auto st = sqlite::validateShardCommit(sc); !st.ok()) return st;
   }
@@ -462,7 +468,7 @@ absl::Status SqliteStore::commit(const CommitBatch& batch) {
     return absl::FailedPreconditionError(
         "commit: this store was opened for shared reading (another process writes it)");
   }
-  if (batch.shards.empty()) return absl::OkStatus();
+  if (batch.shards.empty()) return CommitTicket{0};
   // Encoded before taking the log; the applier decodes the same bytes.
   std::string payload;
   sqlite::encodeCommitBatch(batch, &payload);
@@ -475,7 +481,8 @@ absl::Status SqliteStore::commit(const CommitBatch& batch) {
     const bool room = m_log_room.wait_for(lock, std::chrono::seconds(30), [&] {
       return m_pending_entries < kMaxPendingEntries || m_stopping;
     });
-    if (m_stopping) return absl::UnavailableError("commit: the store is closing");
+    if (m_stopping || m_flusher_stopping)
+      return absl::UnavailableError("commit: the store is closing");
     if (!room) {
       return absl::UnavailableError(sqlite::cat(
           "commit: the store's tables are ", m_pending_entries.load(),
@@ -507,28 +514,72 @@ absl::Status SqliteStore::commit(const CommitBatch& batch) {
     m_unsynced.push_back(PendingRecord{id, written, std::move(payload), entries + 1});
     m_pending_entries += entries + 1;
   }
-  // Outside the lock: the other writers append while this fdatasync runs,
-  // and the next one covers all of them (CommitLog::sync).
-  if (auto st = m_log->sync(written); !st.ok()) {
-    return absl::UnknownError(
-        sqlite::cat("commit: the batch may or may not be durable (", st.message(),
-                    "); no commit is accepted until the store is opened again"));
-  }
-  // Durable: hand it, and whatever was durable before it, to the applier.
-  // Records leave m_unsynced in id order, so the applier sees ids in order.
-  bool handed = false;
-  {
-    std::lock_guard lock(m_log_mutex);
-    while (!m_unsynced.empty() && m_unsynced.front().lsn <= written) {
-      if (m_pending.empty()) m_oldest_pending_at = std::chrono::steady_clock::now();
-      m_committed_hint.store(m_unsynced.front().id, std::memory_order_release);
-      m_pending.push_back(std::move(m_unsynced.front()));
-      m_unsynced.pop_front();
-      handed = true;
+  m_flush_work.notify_one();
+  return CommitTicket{written};
+}
+
+bool SqliteStore::commitDone(CommitTicket ticket) const {
+  return ticket <= m_durable_lsn.load(std::memory_order_acquire) ||
+         m_sync_failed.load(std::memory_order_acquire);
+}
+
+absl::Status SqliteStore::finishCommit(CommitTicket ticket) {
+  if (ticket <= m_durable_lsn.load(std::memory_order_acquire)) return absl::OkStatus();
+  std::unique_lock lock(m_log_mutex);
+  // Bounded: the flusher syncs every appended record or fails for good.
+  m_durable_cv.wait(lock, [&] { return commitDone(ticket); });
+  if (ticket <= m_durable_lsn.load(std::memory_order_acquire)) return absl::OkStatus();
+  return absl::UnknownError(
+      sqlite::cat("commit: the batch may or may not be durable (", m_log->failure().message(),
+                  "); no commit is accepted until the store is opened again"));
+}
+
+void SqliteStore::setCommitListener(std::function<void()> listener) {
+  std::lock_guard lock(m_listener_mutex);
+  m_commit_listener = std::move(listener);
+}
+
+void SqliteStore::runFlusher() {
+  pthread_setname_np(pthread_self(), "depot-flusher");  // for top -H, perf, gdb
+  for (;;) {
+    sqlite::CommitLog::Lsn target = 0;
+    {
+      std::unique_lock lock(m_log_mutex);
+      m_flush_work.wait(lock, [&] {
+        return (!m_unsynced.empty() && !m_sync_failed.load()) || m_flusher_stopping;
+      });
+      if (m_unsynced.empty() || m_sync_failed.load()) return;  // stopping
+      target = m_unsynced.back().lsn;
+    }
+    // Outside the lock: writers append while this fdatasync runs, and the
+    // next one covers all of them.
+    const absl::Status synced = m_log->sync(target);
+    bool handed = false;
+    {
+      std::lock_guard lock(m_log_mutex);
+      if (synced.ok()) {
+        // Durable: hand them to the applier, in id order.
+        while (!m_unsynced.empty() && m_unsynced.front().lsn <= target) {
+          if (m_pending.empty()) m_oldest_pending_at = std::chrono::steady_clock::now();
+          m_committed_hint.store(m_unsynced.front().id, std::memory_order_release);
+          m_pending.push_back(std::move(m_unsynced.front()));
+          m_unsynced.pop_front();
+          handed = true;
+        }
+        m_durable_lsn.store(target, std::memory_order_release);
+      } else {
+        // The unsynced records stay out of the tables: whether they are
+        // durable is unknown until the log is read again (open()).
+        m_sync_failed.store(true, std::memory_order_release);
+      }
+    }
+    m_durable_cv.notify_all();
+    if (handed) m_work.notify_one();
+    {
+      std::lock_guard lock(m_listener_mutex);
+      if (m_commit_listener) m_commit_listener();
     }
   }
-  if (handed) m_work.notify_one();
-  return absl::OkStatus();
 }
 
 // ---- the applier ----
@@ -624,6 +675,7 @@ absl::Status SqliteStore::startWriting(const Options& options) {
     m_applied_id = last_id;
   }
   m_applier = std::thread([this] { runApplier(); });
+  m_flusher = std::thread([this] { runFlusher(); });
   return absl::OkStatus();
 }
 
@@ -942,6 +994,14 @@ absl::Status SqliteStore::awaitApplied() {
 
 void SqliteStore::stopWriting() {
   if (!m_applier.joinable()) return;
+  // The flusher first: it syncs what is still appended, so that every
+  // started commit is durable (or known failed) before the log closes.
+  {
+    std::lock_guard lock(m_log_mutex);
+    m_flusher_stopping = true;
+  }
+  m_flush_work.notify_all();
+  if (m_flusher.joinable()) m_flusher.join();
   {
     std::lock_guard lock(m_log_mutex);
     m_stopping = true;

@@ -19,8 +19,11 @@
 // stays bounded. Why: a group commit costs one sequential append and one
 // fsync instead of a random-position B-tree write per row (DESIGN.md §6).
 //
-// Concurrency: commit() appends under the log mutex and waits for its
-// fdatasync outside it (one covers every writer's appends before it); the applier, catalog upserts,
+// Concurrency: startCommit() appends under the log mutex and returns; the
+// flusher thread fdatasyncs the log back to back, each sync covering every
+// writer's appends made before it started, and hands the durable records to
+// the applier (commitDone / finishCommit tell a writer when its batch is
+// durable; commit() is both halves); the applier, catalog upserts,
 // alert writes and pruning share one writer connection behind a mutex; reads
 // go to a pool of Options::read_connections query_only connections that never
 // wait for the writer (WAL); background threads checkpoint both WALs. Every
@@ -43,6 +46,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -128,7 +132,15 @@ class SqliteStore final : public Store {
   // One read transaction: the items' shards from the items_shard index, then
   // the balances table in key order, decoding only the rows `sink` wants.
   absl::Status recoverBalances(BalanceSink& sink) override;
+  // startCommit() + finishCommit().
   absl::Status commit(const CommitBatch& batch) override;
+  // Appends the batch to the commit log (page cache) and returns its log
+  // position; the flusher thread makes it durable. Waits while the applier
+  // is kMaxPendingEntries behind.
+  absl::StatusOr<CommitTicket> startCommit(const CommitBatch& batch) override;
+  bool commitDone(CommitTicket ticket) const override;
+  absl::Status finishCommit(CommitTicket ticket) override;
+  void setCommitListener(std::function<void()> listener) override;
   // Deletes in chunks of a few thousand rows, each its own short transaction,
   // so concurrent commits interleave instead of waiting for the whole prune.
   absl::Status pruneBefore(Micros before) override;
@@ -180,6 +192,11 @@ class SqliteStore final : public Store {
   // meta.applied_log_id, starts the applier.
   absl::Status startWriting(const Options& options);
   void runApplier();
+  // The flusher: fdatasyncs the log whenever something was appended since
+  // the last sync (back to back under load, each covering every append made
+  // while the previous one ran), then hands the durable records to the
+  // applier and tells the listener.
+  void runFlusher();
   // Decodes a record's bytes, as logged, onto `round`. The only way records
   // reach applyRecords(), live and on recovery alike.
   static absl::Status decodeRecord(std::int64_t id, std::string_view bytes,
@@ -214,8 +231,19 @@ class SqliteStore final : public Store {
   std::int64_t m_committed_id ABSL_GUARDED_BY(m_log_mutex) = 0;
   std::array<Seq, kShardCount> m_committed_last ABSL_GUARDED_BY(m_log_mutex){};
   std::array<std::uint64_t, kShardCount> m_epoch ABSL_GUARDED_BY(m_log_mutex){};
-  // Appended, not yet known durable (their commit() is in CommitLog::sync).
+  // Appended, not yet known durable (the flusher syncs them).
   std::deque<PendingRecord> m_unsynced ABSL_GUARDED_BY(m_log_mutex);
+  std::condition_variable m_flush_work;  // flusher: something was appended, or stop
+  bool m_flusher_stopping ABSL_GUARDED_BY(m_log_mutex) = false;
+  std::thread m_flusher;
+  // How far the log is durable (CommitLog::Lsn), and whether a sync failed
+  // (then every ticket past m_durable_lsn is done, with UNKNOWN). Written by
+  // the flusher under m_log_mutex; atomic for commitDone().
+  std::atomic<std::uint64_t> m_durable_lsn{0};
+  std::atomic<bool> m_sync_failed{false};
+  std::condition_variable m_durable_cv;  // finishCommit(): m_durable_lsn moved or a sync failed
+  std::mutex m_listener_mutex;           // held while the listener runs, so clearing it is safe
+  std::function<void()> m_commit_listener ABSL_GUARDED_BY(m_listener_mutex);
   // Durable and acknowledged, waiting for the applier. Both in id order.
   std::deque<PendingRecord> m_pending ABSL_GUARDED_BY(m_log_mutex);
   // Changed only under m_log_mutex (the waits on m_log_room and m_work test

@@ -46,9 +46,9 @@ class ProcessSampler {
 //   bucket). Calls shed at arrival are not in it. It separates the
 //   server's queueing from the client's when both share the machine.
 // - its group commits: how many per second, how many requests each
-//   carried, and the commit time per second summed over the writers
-//   (waiting for the shared commit log included: near or above 1 s per
-//   second, the log is the bottleneck; DESIGN.md §6).
+//   carried, and the commit time (start to durable) per second summed
+//   over the commits: how many were in flight on average (the writers
+//   pipeline them, so it exceeds 1 when the disk is the bound; DESIGN.md §6).
 class ServerMetricsScraper {
  public:
   // metrics: HOST:PORT of depotd's metrics listener; empty: does nothing.

@@ -132,6 +132,8 @@ class TestServerUnits : public QObject {
                                                        {"--store", "postgres", "--pg-dsn", "h",
                                                         "--advertise", "nohostport"},
                                                        {"--max-queue-delay-ms", "0"},
+                                                       {"--commits-in-flight", "0"},
+                                                       {"--commits-in-flight", "65"},
                                                        {"--max-concurrent-calls", "-1"},
                                                        {"--max-concurrent-calls", "many"},
                                                        {"--idempotency-window", "59"},

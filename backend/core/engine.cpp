@@ -6,6 +6,7 @@
 #include <barrier>
 #include <chrono>
 #include <cmath>
+#include <utility>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -293,6 +294,20 @@ void Engine::setLeaseLostHook(std::function<void()> hook) { m_onLeaseLost = std:
 void Engine::start() {
   m_accepting = true;
   for (auto& w : m_writers) w->thread = std::thread([this, wp = w.get()] { run(*wp); });
+  m_pruner = std::thread([this] { runPruner(); });
+}
+
+void Engine::runPruner() {
+  pthread_setname_np(pthread_self(), "depot-pruner");  // for top -H, perf, gdb
+  std::unique_lock lock(m_pruneMutex);
+  for (;;) {
+    m_pruneWake.wait(lock, [&] { return m_pruneBefore != 0 || m_pruneStop; });
+    if (m_pruneStop) return;
+    const Micros before = std::exchange(m_pruneBefore, 0);
+    lock.unlock();
+    (void)m_store.pruneBefore(before);  // housekeeping only; retried next time
+    lock.lock();
+  }
 }
 
 void Engine::stop() {
@@ -306,6 +321,12 @@ void Engine::stop() {
   }
   for (auto& w : m_writers)
     if (w->thread.joinable()) w->thread.join();
+  {
+    std::lock_guard lock(m_pruneMutex);
+    m_pruneStop = true;
+  }
+  m_pruneWake.notify_one();
+  if (m_pruner.joinable()) m_pruner.join();
 }
 
 absl::Status Engine::submit(Task task) {
@@ -446,7 +467,15 @@ void Engine::run(Writer& w) {
       recountOpenHolds(w);
       if (w.index == 0 && now - m_lastPrune >= kStorePruneEvery) {
         m_lastPrune = now;
-        (void)m_store.pruneBefore(before);  // housekeeping only; retried next time
+        // On the pruner thread: the store's prune first waits for its
+        // applier to catch up (up to a round, 0.1-0.5 s), which the writer
+        // would otherwise spend with its shards' requests queued (the open
+        // loop's p99 went from 4-6 to 68 ms over 65 s, max 318 ms).
+        {
+          std::lock_guard lock(m_pruneMutex);
+          m_pruneBefore = before;
+        }
+        m_pruneWake.notify_one();
       }
     }
   }

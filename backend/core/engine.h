@@ -194,6 +194,7 @@ class Engine {
   };
 
   void run(Writer& w);
+  void runPruner();
   // Runs `tasks` (and the expiries due) and starts their commit; the batch
   // joins `inflight` unless it failed (then it is rolled back and completed).
   void startBatch(Writer& w, std::vector<Task>& tasks, std::deque<InFlight>& inflight);
@@ -233,6 +234,13 @@ class Engine {
   std::atomic<bool> m_accepting{false};
   std::atomic<bool> m_stopping{false};
   Micros m_lastPrune = 0;  // writer 0 only
+  // Store::pruneBefore runs here, off the writers (it waits for the store's
+  // applier). Writer 0 posts the cutoff; a newer one replaces an unserved one.
+  std::thread m_pruner;
+  std::mutex m_pruneMutex;
+  std::condition_variable m_pruneWake;
+  Micros m_pruneBefore = 0;  // guarded by m_pruneMutex; 0: nothing to do
+  bool m_pruneStop = false;  // guarded by m_pruneMutex
   std::atomic<std::uint64_t> m_forgottenEarly{0};
   std::atomic<Micros> m_windowCutoff{0};  // requests older are forgotten (the bound); writer 0 sets it
 };

@@ -125,6 +125,45 @@ class TestIdempotency : public QObject {
     }
   }
 
+  // The store's copy of the window is pruned too, once the window is over:
+  // by the engine's pruner thread (off the writers since session 10, as the
+  // prune first waits for the store's applier). Read from the file itself.
+  void storePruneForgetsRequestsOlderThanTheWindow() {
+    ServiceOptions o;
+    o.idempotency_window = 60'000'000;  // 1 min
+    CoreFixture f(o);
+    f.seedCatalog();
+    QVERIFY(f.move(K::kReceive, "SKU-1", "w1/A", 5, "old-1").outcome.ok());
+    const std::string path = (f.dir() + "/depot.db").toStdString();
+    // Rows of the store's window committed at the start (old-1's).
+    auto oldRows = [&]() -> std::int64_t {
+      auto db = sqlite::Db::open(path, SQLITE_OPEN_READONLY);
+      if (!db.ok()) return -1;
+      auto n =
+          db->queryInt("SELECT count(*) FROM requests WHERE max_ts <= " + std::to_string(kStart));
+      return n.ok() ? *n : -1;
+    };
+    auto eventually = [](const std::function<bool()>& pred) {
+      for (int i = 0; i < 400; ++i) {  // ~10 s
+        if (pred()) return true;
+        QThread::msleep(25);
+      }
+      return pred();
+    };
+    // In the tables within the applier's delay (1 s).
+    QVERIFY2(eventually([&] { return oldRows() == 1; }), "old-1 never reached the store's tables");
+    // Past the window and the prune interval (60 s): the next housekeeping
+    // forgets it in memory and posts the store's prune.
+    f.clock().advance(2 * 60'000'000);
+    QVERIFY(f.move(K::kReceive, "SKU-2", "w1/A", 5, "new-1").outcome.ok());
+    QVERIFY2(eventually([&] { return oldRows() == 0; }),
+             "the store kept a request older than the window");
+    const auto again = f.move(K::kReceive, "SKU-1", "w1/A", 5, "old-1");
+    QVERIFY(again.outcome.ok());
+    QVERIFY(!again.replayed);  // forgotten: applied as a new request
+    QCOMPARE(f.balance("SKU-1", "w1/A").on_hand, Qty{10});
+  }
+
   void duplicateWithinOneBatch() {
     CoreFixture f;
     f.seedCatalog();

@@ -75,6 +75,7 @@ struct RunResult {
   double server_commits_per_s = -1;
   double server_requests_per_commit = 0;  // requests (stream messages) per commit
   double server_commit_busy = 0;          // commit seconds per second, summed over writers
+  double server_log_syncs_per_s = -1;     // commit-log fdatasyncs per second (-1: not exported)
   // watch workload
   std::uint64_t watch_events = 0;          // ledger entries committed by the load
   std::uint64_t watch_min_delivered = 0;   // fewest entries any watcher received

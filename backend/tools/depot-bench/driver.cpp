@@ -152,6 +152,7 @@ class LoadRun {
       r.server_commits_per_s = c->per_second;
       r.server_requests_per_commit = c->requests_each;
       r.server_commit_busy = c->busy_s_per_s;
+      r.server_log_syncs_per_s = c->log_syncs_per_s;
     }
     if (!serverMetrics.error().empty())
       note += "server metrics not measured: " + serverMetrics.error() + "; ";

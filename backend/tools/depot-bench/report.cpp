@@ -76,8 +76,11 @@ absl::Status report(const RunResult& r) {
     if (r.server_commits_per_s >= 0) {
       std::printf(
           "  server commits: %.0f/s, %.1f requests each, %.2f s of commit time per s (commits"
-          " started and not yet durable, on average)\n",
+          " started and not yet durable, on average)",
           r.server_commits_per_s, r.server_requests_per_commit, r.server_commit_busy);
+      if (r.server_log_syncs_per_s >= 0)
+        std::printf(", %.0f log flushes/s", r.server_log_syncs_per_s);
+      std::printf("\n");
     }
     if (r.errorCount() > 0) {
       std::printf("  RUN HAD ERRORS: %llu movements failed:", static_cast<unsigned long long>(r.errorCount()));
@@ -142,6 +145,8 @@ absl::Status report(const RunResult& r) {
     j["server_commits"] = {{"per_s", r.server_commits_per_s},
                            {"requests_each", r.server_requests_per_commit},
                            {"busy_s_per_s", r.server_commit_busy}};
+    if (r.server_log_syncs_per_s >= 0)
+      j["server_commits"]["log_syncs_per_s"] = r.server_log_syncs_per_s;
   }
   if (watch) {
     j["watch"] = {{"watchers", o.watchers},

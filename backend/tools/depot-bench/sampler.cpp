@@ -123,6 +123,7 @@ bool ServerMetricsScraper::scrape(Snapshot* out) {
   out->commits = *commits;
   out->batch_size_sum = *batch;
   out->commit_seconds_sum = *seconds;
+  out->log_syncs = seriesValue(body, "depot_commit_log_syncs_total").value_or(-1);
   out->latency.clear();
   if (m_rpc.empty()) return true;
   const std::string prefix = "depot_request_duration_seconds_bucket{rpc=\"" + m_rpc + "\",le=\"";
@@ -175,6 +176,8 @@ std::optional<ServerMetricsScraper::Commits> ServerMetricsScraper::commits(doubl
   c.per_second = n / window_s;
   c.requests_each = n > 0 ? (m_end.batch_size_sum - m_begin.batch_size_sum) / n : 0;
   c.busy_s_per_s = (m_end.commit_seconds_sum - m_begin.commit_seconds_sum) / window_s;
+  if (m_begin.log_syncs >= 0 && m_end.log_syncs >= 0)
+    c.log_syncs_per_s = (m_end.log_syncs - m_begin.log_syncs) / window_s;
   return c;
 }
 

@@ -64,6 +64,10 @@ class ServerMetricsScraper {
     double per_second = 0;
     double requests_each = 0;  // depot_commit_batch_size: requests (or messages) per commit
     double busy_s_per_s = 0;   // commit time summed over the writers, per second
+    // fdatasync calls of the commit log per second (depot_commit_log_syncs_total;
+    // -1 when depotd does not export it): below per_second when one flush
+    // covers several commits.
+    double log_syncs_per_s = -1;
   };
   // Empty when not configured, not asked for, or a scrape failed (see error()).
   std::optional<Quantiles> quantiles() const;
@@ -75,6 +79,7 @@ class ServerMetricsScraper {
   struct Snapshot {
     Buckets latency;
     double commits = 0, batch_size_sum = 0, commit_seconds_sum = 0;
+    double log_syncs = -1;  // -1: not exported
   };
   bool scrape(Snapshot* out);
   std::string m_host;

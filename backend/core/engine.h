@@ -12,7 +12,13 @@
 // of a batch is visible before that: its tasks' replies (reads included,
 // since they may have seen an earlier batch's tentative state) wait for it.
 // If a started commit fails (the outcome is UNKNOWN), every later batch is
-// rolled back with it, newest first.
+// rolled back with it, newest first. While commits are in flight, the next
+// batch starts early only once as much is queued as the newest one carries
+// (batches do not shrink to single requests when the disk is fast).
+//
+// Housekeeping: each writer prunes its shards' idempotency windows about
+// once a second (with nothing in flight); the store's copy is pruned every
+// 60 s on a pruner thread, as Store::pruneBefore may wait for the store.
 //
 // A batch closes when the queue is drained (optionally after waiting
 // max_batch_delay for more), or at max_batch commands. Queues are bounded:

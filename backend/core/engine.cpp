@@ -21,6 +21,19 @@ std::int64_t steadyMicros() {
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
+// The reply to every task of a batch whose commit failed. UNKNOWN from the
+// store: it cannot tell whether the batch became durable (a failed fsync);
+// a retry with the same request_id learns the outcome once the node is
+// back. Otherwise the store wrote nothing.
+absl::Status failedCommit(const absl::Status& store_status) {
+  return absl::UnavailableError(
+      store_status.code() == absl::StatusCode::kUnknown
+          ? absl::StrCat("the commit's outcome is unknown (it may have been applied; retry with "
+                         "the same request_id to learn it): ",
+                         store_status.message())
+          : absl::StrCat("the store refused the commit; nothing was applied: ",
+                         store_status.message()));
+}
 }  // namespace
 
 absl::Status shardNotServed(ShardId shard) {
@@ -539,16 +552,7 @@ void Engine::startBatch(Writer& w, std::vector<Task>& tasks, std::deque<InFlight
     if (status.code() == absl::StatusCode::kFailedPrecondition && m_onLeaseLost) m_onLeaseLost();
     // This batch is the newest: rolling it back leaves the batches in
     // flight as they are.
-    for (auto it = f.txns.rbegin(); it != f.txns.rend(); ++it) it->second->rollback();
-    const absl::Status failed = absl::UnavailableError(
-        status.code() == absl::StatusCode::kUnknown
-            ? absl::StrCat("the commit's outcome is unknown (it may have been applied; retry with "
-                           "the same request_id to learn it): ",
-                           status.message())
-            : absl::StrCat("the store refused the commit; nothing was applied: ",
-                           status.message()));
-    for (auto& c : f.completions)
-      if (c) c(failed);
+    rollBackAndFail(f, failedCommit(status));
     return;
   }
   f.shards = std::move(batch.shards);
@@ -562,15 +566,11 @@ void Engine::finishDurable(Writer& w, std::deque<InFlight>& inflight, bool wait)
     if (f.wrote) {
       if (absl::Status st = m_store.finishCommit(f.ticket); !st.ok()) {
         m_stats.commit_failures.fetch_add(inflight.size(), std::memory_order_relaxed);
-        // UNKNOWN: the store cannot tell whether the batch became durable (a
-        // failed fsync); a retry with the same request_id learns the outcome
-        // once the node is back. The later batches were written after it
-        // and depend on its state: they share its fate.
-        abandonInFlight(inflight,
-                        absl::UnavailableError(absl::StrCat(
-                            "the commit's outcome is unknown (it may have been applied; retry "
-                            "with the same request_id to learn it): ",
-                            st.message())));
+        // The later batches were written after it and depend on its state:
+        // they share its fate, rolled back newest first.
+        const absl::Status failed = failedCommit(st);
+        for (auto it = inflight.rbegin(); it != inflight.rend(); ++it) rollBackAndFail(*it, failed);
+        inflight.clear();
         return;
       }
     }
@@ -579,13 +579,10 @@ void Engine::finishDurable(Writer& w, std::deque<InFlight>& inflight, bool wait)
   }
 }
 
-void Engine::abandonInFlight(std::deque<InFlight>& inflight, const absl::Status& status) {
-  for (auto f = inflight.rbegin(); f != inflight.rend(); ++f)
-    for (auto it = f->txns.rbegin(); it != f->txns.rend(); ++it) it->second->rollback();
-  for (auto& f : inflight)
-    for (auto& c : f.completions)
-      if (c) c(status);
-  inflight.clear();
+void Engine::rollBackAndFail(InFlight& f, const absl::Status& status) {
+  for (auto it = f.txns.rbegin(); it != f.txns.rend(); ++it) it->second->rollback();
+  for (auto& c : f.completions)
+    if (c) c(status);
 }
 
 void Engine::completeBatch(Writer& w, InFlight& f) {

@@ -208,9 +208,9 @@ class Engine {
   // of them when `wait`, waiting for each.
   void finishDurable(Writer& w, std::deque<InFlight>& inflight, bool wait);
   void completeBatch(Writer& w, InFlight& batch);
-  // A started commit failed: rolls back every batch in `inflight`, newest
-  // first, and completes them with `status`.
-  void abandonInFlight(std::deque<InFlight>& inflight, const absl::Status& status);
+  // Undoes the batch's changes (it must be the newest one applied) and
+  // completes its tasks with `status`.
+  static void rollBackAndFail(InFlight& batch, const absl::Status& status);
   // Wakes the writers waiting for a commit to become durable.
   void wakeWritersWaitingForCommits();
   void evaluateAlerts(ShardState& st, const ShardTxn& txn);

@@ -78,10 +78,17 @@ class TestCommitPipeline : public QObject {
     return f.svc().stats().commit_batch_size.snapshot().count;
   }
 
-  // Holds the log's fsync, then starts A (receive 10 at w1/A) and, once A's
-  // sync is held, B (transfer 4 to w1/B, which only A's stock allows).
-  // Returns once B's commit has started too.
+  static ServiceOptions oneWriter() {
+    ServiceOptions o;
+    o.writers = 1;  // A and B on one writer, in that order
+    return o;
+  }
+
+  // Seeds the catalog, holds the log's fsync, then starts A (receive 10 at
+  // w1/A) and, once A's sync is held, B (transfer 4 to w1/B, which only A's
+  // stock allows). Returns once B's commit has started too.
   void startTwoCommitsBehindAHeldSync(CoreFixture& f, ApplyFuture* a, ApplyFuture* b) {
+    f.seedCatalog(2);
     // A first commit makes the log's segment (whose header is synced in the
     // append itself): A's append must find it there. Both balances exist
     // beforehand, so each batch's undo restores a value (not a removal that
@@ -115,10 +122,7 @@ class TestCommitPipeline : public QObject {
   }
 
   void laterBatchesRunOnTheTentativeStateButAnswerOnlyOnceDurable() {
-    ServiceOptions o;
-    o.writers = 1;
-    CoreFixture f(o);
-    f.seedCatalog(2);
+    CoreFixture f(oneWriter());
     ApplyFuture a, b;
     startTwoCommitsBehindAHeldSync(f, &a, &b);
     auto stock = stockAsync(f);
@@ -146,10 +150,7 @@ class TestCommitPipeline : public QObject {
   }
 
   void aFailedSyncRollsBackTheBatchesBuiltOnIt() {
-    ServiceOptions o;
-    o.writers = 1;
-    CoreFixture f(o);
-    f.seedCatalog(2);
+    CoreFixture f(oneWriter());
     ApplyFuture a, b;
     startTwoCommitsBehindAHeldSync(f, &a, &b);
     QVERIFY(touch(m_fail));

@@ -93,11 +93,13 @@ absl::Status Catalog::load() {
   m_items.clear();
   m_itemIndexById.clear();
   m_itemIndexBySku.clear();
+  m_itemIndexBySkuHash.clear();
   m_text.clear();
   m_locationByName.clear();
   m_locations.clear();
   m_items.reserve(items->size());
   m_itemIndexById.reserve(items->size());
+  m_itemIndexBySkuHash.reserve(items->size());
   for (const auto& it : *items) putItem(it);
   for (auto& loc : *locations) {
     m_locationByName[loc.name()] = loc.id;
@@ -134,6 +136,15 @@ const Catalog::StoredItem* Catalog::findItem(ItemId id) const {
   return it == m_itemIndexById.end() ? nullptr : &m_items[it->second];
 }
 
+const Catalog::StoredItem* Catalog::findSku(std::string_view sku) const {
+  auto it = m_itemIndexBySkuHash.find(sku);
+  return it == m_itemIndexBySkuHash.end() ? nullptr : &m_items[*it];
+}
+
+std::size_t Catalog::SkuHash::operator()(std::string_view sku) const {
+  return absl::Hash<absl::string_view>{}(av(sku));
+}
+
 Item Catalog::toItem(const StoredItem& s) {
   Item it;
   it.id = s.id;
@@ -153,8 +164,10 @@ void Catalog::putItem(const Item& item) {
     StoredItem& held = m_items[index];
     if (held.sku != item.sku) {  // never in practice: a SKU keeps its id
       m_itemIndexBySku.erase(held.sku);
+      m_itemIndexBySkuHash.erase(index);  // hashed by its old SKU: erase before the change
       held.sku = m_text.keep(item.sku);
       m_itemIndexBySku[held.sku] = index;
+      m_itemIndexBySkuHash.insert(index);
     }
   } else {
     index = static_cast<std::uint32_t>(m_items.size());
@@ -162,6 +175,7 @@ void Catalog::putItem(const Item& item) {
     m_items.back().sku = m_text.keep(item.sku);
     m_itemIndexById.emplace(item.id, index);
     m_itemIndexBySku.insert_or_assign(m_items.back().sku, index);
+    m_itemIndexBySkuHash.insert(index);
   }
   StoredItem& held = m_items[index];
   held.id = item.id;
@@ -189,8 +203,18 @@ absl::StatusOr<Item> Catalog::item(std::string_view sku) const {
   for (int attempt = 0; attempt < 2; ++attempt) {
     {
       std::shared_lock lock(m_mutex);
-      auto it = m_itemIndexBySku.find(sku);
-      if (it != m_itemIndexBySku.end()) return toItem(m_items[it->second]);
+      if (const StoredItem* found = findSku(sku)) return toItem(*found);
+    }
+    if (attempt == 0 && !refreshAfterMiss()) break;
+  }
+  return absl::NotFoundError(absl::StrCat("sku: unknown SKU '", av(sku), "'"));
+}
+
+absl::StatusOr<Catalog::ItemRef> Catalog::itemRef(std::string_view sku) const {
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    {
+      std::shared_lock lock(m_mutex);
+      if (const StoredItem* found = findSku(sku)) return ItemRef{found->id, found->shard};
     }
     if (attempt == 0 && !refreshAfterMiss()) break;
   }
@@ -226,7 +250,7 @@ std::string Catalog::skuOf(ItemId id) const {
   return found ? std::string(found->sku) : std::string();
 }
 
-absl::StatusOr<Location> Catalog::location(std::string_view name) const {
+absl::StatusOr<LocationId> Catalog::locationId(std::string_view name) const {
   const auto slash = name.find('/');
   if (name.empty() || slash == std::string_view::npos || slash == 0 || slash + 1 == name.size())
     return absl::InvalidArgumentError(
@@ -235,10 +259,18 @@ absl::StatusOr<Location> Catalog::location(std::string_view name) const {
     {
       std::shared_lock lock(m_mutex);
       auto it = m_locationByName.find(av(name));
-      if (it != m_locationByName.end()) return m_locations.at(it->second);
+      if (it != m_locationByName.end()) return it->second;
     }
     if (attempt == 0 && !refreshAfterMiss()) break;
   }
+  return absl::NotFoundError(absl::StrCat("location: unknown location '", av(name), "'"));
+}
+
+absl::StatusOr<Location> Catalog::location(std::string_view name) const {
+  auto id = locationId(name);
+  if (!id.ok()) return id.status();
+  // A shared catalog may reload between the two lookups; ids are stable.
+  if (auto loc = locationById(*id)) return *std::move(loc);
   return absl::NotFoundError(absl::StrCat("location: unknown location '", av(name), "'"));
 }
 

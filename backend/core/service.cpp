@@ -94,19 +94,28 @@ class InventoryService::Impl {
   absl::StatusOr<Location> resolveLocation(const std::string& field, const std::string& name) {
     if (auto s = validateName(field, name, 2 * kMaxNameLength + 1, true); !s.ok()) return s;
     auto loc = catalog.location(name);
-    if (!loc.ok()) {
-      // catalog messages start with "location: "; name the real field.
-      std::string msg(loc.status().message());
-      if (msg.rfind("location: ", 0) == 0) msg = msg.substr(10);
-      return absl::Status(loc.status().code(), absl::StrCat(field, ": ", msg));
-    }
+    if (!loc.ok()) return renameLocationField(field, loc.status());
     return loc;
   }
-  std::vector<LineBalance> names(const Item& item, const Outcome& o) {
+  // As resolveLocation, without copying the location's strings.
+  absl::StatusOr<LocationId> resolveLocationId(std::string_view field, std::string_view name) {
+    if (auto s = validateName(field, name, 2 * kMaxNameLength + 1, true); !s.ok()) return s;
+    auto loc = catalog.locationId(name);
+    if (!loc.ok()) return renameLocationField(field, loc.status());
+    return loc;
+  }
+  // Catalog messages start with "location: "; name the real field.
+  static absl::Status renameLocationField(std::string_view field, const absl::Status& s) {
+    std::string_view msg(s.message().data(), s.message().size());
+    if (msg.rfind("location: ", 0) == 0) msg.remove_prefix(10);
+    return absl::Status(s.code(), absl::StrCat(absl::string_view(field.data(), field.size()), ": ",
+                                               absl::string_view(msg.data(), msg.size())));
+  }
+  std::vector<LineBalance> names(const std::string& sku, const Outcome& o) {
     std::vector<LineBalance> out;
     out.reserve(o.after.size());
     for (const auto& [loc, b] : o.after)
-      out.push_back(LineBalance{item.sku, catalog.locationName(loc), b});
+      out.push_back(LineBalance{sku, catalog.locationName(loc), b});
     return out;
   }
   void countOutcome(const Outcome& o) {
@@ -216,7 +225,7 @@ std::uint64_t undoFingerprint(std::uint64_t reserve_fingerprint) {
 namespace {
 struct ApplyCall {
   std::vector<MovementResult> results;
-  std::vector<Item> items;  // per movement, for names
+  std::vector<std::string> skus;  // per movement, for names
   std::atomic<int> pending{0};
   Done<absl::StatusOr<std::vector<MovementResult>>> done;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
@@ -234,57 +243,47 @@ void InventoryService::apply(std::vector<MovementRequest> movements, bool linked
   auto call = std::make_shared<ApplyCall>();
   call->done = std::move(done);
   call->results.resize(movements.size());
-  call->items.resize(movements.size());
+  call->skus.resize(movements.size());
   std::vector<MovementCmd> cmds(movements.size());
   std::vector<bool> valid(movements.size(), false);
   std::map<ShardId, std::vector<std::size_t>> byShard;
   const Micros now = d.clock.now();
 
-  for (std::size_t i = 0; i < movements.size(); ++i) {
+  // Validates and resolves movement i into cmds[i]. Errors name the field
+  // alone; the caller prefixes "movements[i]." only on failure, so a valid
+  // movement builds no strings for its field paths.
+  auto prepare = [&](std::size_t i) -> absl::Status {
     auto& m = movements[i];
-    const std::string path = at("movements", i);
-    auto fail = [&](const absl::Status& s) { call->results[i].outcome = outcomeOf(s); };
-    if (auto s = validateId(path + ".request_id", m.request_id); !s.ok()) { fail(s); continue; }
+    if (auto s = validateId("request_id", m.request_id); !s.ok()) return s;
     if (m.kind != MovementKind::kReceive && m.kind != MovementKind::kShip &&
-        m.kind != MovementKind::kTransfer && m.kind != MovementKind::kAdjust) {
-      fail(absl::InvalidArgumentError(path + ".kind: must be RECEIVE, SHIP, TRANSFER or ADJUST"));
-      continue;
-    }
-    auto item = d.resolveItem(path, m.sku);
-    if (!item.ok()) { fail(item.status()); continue; }
-    auto loc = d.resolveLocation(path + ".location", m.location);
-    if (!loc.ok()) { fail(loc.status()); continue; }
+        m.kind != MovementKind::kTransfer && m.kind != MovementKind::kAdjust)
+      return absl::InvalidArgumentError("kind: must be RECEIVE, SHIP, TRANSFER or ADJUST");
+    if (auto s = validateSku("sku", m.sku); !s.ok()) return s;
+    auto item = d.catalog.itemRef(m.sku);
+    if (!item.ok()) return item.status();
+    auto loc = d.resolveLocationId("location", m.location);
+    if (!loc.ok()) return loc.status();
     MovementCmd& c = cmds[i];
     if (m.kind == MovementKind::kTransfer) {
-      auto to = d.resolveLocation(path + ".to_location", m.to_location);
-      if (!to.ok()) { fail(to.status()); continue; }
-      if (to->id == loc->id) {
-        fail(absl::InvalidArgumentError(path + ".to_location: must differ from location"));
-        continue;
-      }
-      c.to_location = to->id;
-      c.to_location_name = to->name();
-      c.location_name = loc->name();
+      auto to = d.resolveLocationId("to_location", m.to_location);
+      if (!to.ok()) return to.status();
+      if (*to == *loc) return absl::InvalidArgumentError("to_location: must differ from location");
+      c.to_location = *to;
+      c.to_location_name = m.to_location;
+      c.location_name = m.location;
     } else if (!m.to_location.empty()) {
-      fail(absl::InvalidArgumentError(path + ".to_location: only TRANSFER has a destination"));
-      continue;
+      return absl::InvalidArgumentError("to_location: only TRANSFER has a destination");
     }
-    if (auto s = validateQuantity(path + ".quantity", m.quantity, m.kind == MovementKind::kAdjust);
-        !s.ok()) { fail(s); continue; }
-    if (auto s = validateText(path + ".reason", m.reason, kMaxTextLength,
-                              m.kind == MovementKind::kAdjust);
-        !s.ok()) { fail(s); continue; }
-    if (auto s = validateName(path + ".actor", m.actor, kMaxIdLength, false); !s.ok()) {
-      fail(s);
-      continue;
-    }
-    c.request_id = m.request_id;
+    if (auto s = validateQuantity("quantity", m.quantity, m.kind == MovementKind::kAdjust); !s.ok())
+      return s;
+    if (auto s = validateText("reason", m.reason, kMaxTextLength, m.kind == MovementKind::kAdjust);
+        !s.ok())
+      return s;
+    if (auto s = validateName("actor", m.actor, kMaxIdLength, false); !s.ok()) return s;
     c.kind = m.kind;
     c.item = item->id;
-    c.location = loc->id;
+    c.location = *loc;
     c.quantity = m.quantity;
-    c.actor = actorOr(m.actor);
-    c.reason = m.reason;
     c.fingerprint = Fingerprint()
                         .add("movement")
                         .add(static_cast<std::int64_t>(m.kind))
@@ -294,14 +293,22 @@ void InventoryService::apply(std::vector<MovementRequest> movements, bool linked
                         .add(m.quantity)
                         .add(m.reason)
                         .value();
-    if (auto s = d.registry.claim(path + ".request_id", m.request_id, c.fingerprint, now); !s.ok()) {
-      fail(s);
+    if (auto s = d.registry.claim("request_id", m.request_id, c.fingerprint, now); !s.ok())
+      return s;
+    c.request_id = std::move(m.request_id);
+    c.actor = actorOr(std::move(m.actor));
+    c.reason = std::move(m.reason);
+    call->results[i].shard = item->shard;
+    return absl::OkStatus();
+  };
+  for (std::size_t i = 0; i < movements.size(); ++i) {
+    if (auto s = prepare(i); !s.ok()) {
+      call->results[i].outcome = outcomeOf(under(at("movements", i), s));
       continue;
     }
-    call->items[i] = std::move(*item);
-    call->results[i].shard = call->items[i].shard;
+    call->skus[i] = std::move(movements[i].sku);
     valid[i] = true;
-    byShard[call->items[i].shard].push_back(i);
+    byShard[call->results[i].shard].push_back(i);
   }
 
   if (linked) {
@@ -330,7 +337,7 @@ void InventoryService::apply(std::vector<MovementRequest> movements, bool linked
     for (std::size_t i = 0; i < c->results.size(); ++i) {
       auto& r = c->results[i];
       d.countOutcome(r.outcome);
-      if (r.outcome.ok()) r.after = d.names(c->items[i], r.outcome);
+      if (r.outcome.ok()) r.after = d.names(c->skus[i], r.outcome);
     }
     d.stats.command_seconds.observe(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - c->started).count());

@@ -6,6 +6,7 @@
 #include <barrier>
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <utility>
 
 #include "absl/strings/numbers.h"
@@ -68,10 +69,15 @@ Engine::~Engine() {
 
 void Engine::wakeWritersWaitingForCommits() {
   for (auto& w : m_writers) {
-    // Under the writer's lock: its wait tests Store::commitDone under it,
-    // so the wake-up cannot fall between the test and the wait.
-    { std::lock_guard lock(w->mutex); }
-    w->wake.notify_one();
+    // Under the writer's lock: its wait tests Store::commitDone under it
+    // (and publishes the ticket it waits for), so the wake-up cannot fall
+    // between the test and the wait.
+    bool wake = false;
+    {
+      std::lock_guard lock(w->mutex);
+      wake = w->wake_ticket != 0 && m_store.commitDone(w->wake_ticket);
+    }
+    if (wake) w->wake.notify_one();
   }
 }
 
@@ -346,6 +352,7 @@ absl::Status Engine::submit(Task task) {
   if (!m_accepting.load(std::memory_order_acquire))
     return absl::UnavailableError("the server is shutting down");
   Writer& w = *m_writers[task.shard % m_writers.size()];
+  bool wake = false;
   {
     std::lock_guard lock(w.mutex);
     // Checked under the writer's lock: release() flips it under the same
@@ -366,9 +373,10 @@ absl::Status Engine::submit(Task task) {
     }
     w.queued += task.weight;
     w.depth.store(w.queued, std::memory_order_relaxed);
+    wake = task.control || w.queued >= w.wake_queued;
     w.queue.push_back(std::move(task));
   }
-  w.wake.notify_one();
+  if (wake) w.wake.notify_one();
   return absl::OkStatus();
 }
 
@@ -424,9 +432,15 @@ void Engine::run(Writer& w) {
       for (;;) {
         if (frontDone() || nextBatchReady() || m_stopping) break;
         if (!inflight.empty()) {  // wait for a durable commit or a larger queue
+          w.wake_ticket = inflight.front().ticket;
+          w.wake_queued = inflight.size() < max_in_flight
+                              ? std::max<std::size_t>(1, inflight.back().commands)
+                              : std::numeric_limits<std::size_t>::max();
           w.wake.wait_for(lock, std::chrono::milliseconds(50));
           continue;
         }
+        w.wake_ticket = 0;
+        w.wake_queued = 1;
         const Micros now = m_clock.now();
         Micros wait = kHousekeepingEvery;
         if (!w.expiries.empty()) wait = std::min(wait, w.expiries.top().at - now);
@@ -437,6 +451,8 @@ void Engine::run(Writer& w) {
         // A ManualClock does not move by itself: poll at most every 50 ms.
         w.wake.wait_for(lock, std::chrono::microseconds(std::min<Micros>(wait, 50'000)));
       }
+      w.wake_ticket = 0;  // awake: every submission may wake it again
+      w.wake_queued = 1;
       if (frontDone()) continue;  // complete it first (finishDurable, above)
       if (m_stopping && w.queue.empty()) {
         lock.unlock();
@@ -444,8 +460,10 @@ void Engine::run(Writer& w) {
         break;
       }
       if (m_options.max_batch_delay > 0 && w.queued < m_options.max_batch && inflight.empty()) {
+        w.wake_queued = m_options.max_batch;
         w.wake.wait_for(lock, std::chrono::microseconds(m_options.max_batch_delay),
                         [&] { return w.queued >= m_options.max_batch || m_stopping.load(); });
+        w.wake_queued = 1;
       }
       std::size_t weight = 0;
       while (!w.queue.empty() && (batch.empty() || weight < m_options.max_batch)) {

@@ -174,6 +174,13 @@ class Engine {
     std::deque<Task> queue;        // guarded by mutex
     std::size_t queued = 0;        // weight in queue, guarded by mutex
     double drain_rate = 0;         // commands/s while busy (EWMA), guarded by mutex
+    // What the writer waits for while asleep, guarded by mutex: a submission
+    // wakes it only once `queued` reaches wake_queued, a durable commit only
+    // once the store has made wake_ticket durable (0: none awaited). Each
+    // wake-up that finds the writer's condition still false costs a context
+    // switch, and every submission and every flush used to make one.
+    std::size_t wake_queued = 1;
+    Store::CommitTicket wake_ticket = 0;
     std::atomic<std::size_t> depth{0};
     std::atomic<std::size_t> open_holds{0};  // of this writer's shards
     std::atomic<std::size_t> remembered{0};  // requests remembered by its shards

@@ -41,7 +41,11 @@ void ShardState::load(ShardRecovery r) {
   expectBalances(item_count, r.balances.size());
   loadBalances(r.balances);
   holds.clear();
-  for (auto& h : r.holds) holds[h.order_id] = std::move(h);
+  open_holds = 0;
+  closed_holds.clear();
+  std::sort(r.holds.begin(), r.holds.end(),
+            [](const Hold& a, const Hold& b) { return a.closed_at < b.closed_at; });
+  for (auto& h : r.holds) setHold(std::move(h));
   pending.clear();
   for (auto& c : r.pending) pending[c.count_id] = std::move(c);
   requests.restore(std::move(r.requests));
@@ -73,9 +77,33 @@ void ShardState::loadBalances(std::span<const BalanceRow> rows) {
 
 void ShardState::prune(Micros before) {
   requests.forgetBefore(before);
-  absl::erase_if(holds, [before](const auto& kv) {
-    return kv.second.state != HoldState::kOpen && kv.second.closed_at < before;
-  });
+  while (!closed_holds.empty() && closed_holds.front().first < before) {
+    const auto& [closed_at, order_id] = closed_holds.front();
+    auto it = holds.find(order_id);
+    if (it != holds.end() && it->second.state != HoldState::kOpen &&
+        it->second.closed_at == closed_at)
+      holds.erase(it);
+    closed_holds.pop_front();
+  }
+}
+
+void ShardState::setHold(Hold hold) {
+  auto [it, inserted] = holds.try_emplace(hold.order_id);
+  if (!inserted && it->second.state == HoldState::kOpen) --open_holds;
+  if (hold.state == HoldState::kOpen) {
+    ++open_holds;
+  } else if (inserted || it->second.state == HoldState::kOpen ||
+             it->second.closed_at != hold.closed_at) {
+    closed_holds.emplace_back(hold.closed_at, hold.order_id);
+  }
+  it->second = std::move(hold);
+}
+
+void ShardState::eraseHold(const std::string& order_id) {
+  auto it = holds.find(order_id);
+  if (it == holds.end()) return;
+  if (it->second.state == HoldState::kOpen) --open_holds;
+  holds.erase(it);
 }
 
 std::size_t ShardState::forgetBefore(Micros before) { return requests.forgetBefore(before); }
@@ -83,12 +111,6 @@ std::size_t ShardState::forgetBefore(Micros before) { return requests.forgetBefo
 Micros ShardState::newestRequestTs() const { return requests.newestTs(); }
 
 Micros ShardState::oldestRequestTs() const { return requests.oldestTs(); }
-
-std::size_t ShardState::openHolds() const {
-  std::size_t n = 0;
-  for (const auto& [id, h] : holds) n += h.state == HoldState::kOpen;
-  return n;
-}
 
 // ------------------------------------------------------------------ ShardTxn
 
@@ -278,7 +300,7 @@ void ShardTxn::putHold(Hold hold) {
     m_holdUndo.emplace_back(hold.order_id, it->second);
   }
   m_touchedHolds.insert(hold.order_id);
-  m_state.holds[hold.order_id] = std::move(hold);
+  m_state.setHold(std::move(hold));
 }
 
 Outcome ShardTxn::reserve(const HoldCmd& cmd, bool* replayed) {
@@ -352,7 +374,7 @@ Outcome ShardTxn::closeHold(const CloseHoldCmd& cmd, bool* replayed) {
   if (hold.state == HoldState::kOpen && hold.expires_at <= m_now) {
     // Its time is up even if the expiry sweep has not run yet.
     releaseLines(hold, HoldState::kExpired, "expire:" + hold.order_id, "system", "expired");
-    hold = m_state.holds[cmd.order_id];
+    hold = m_state.holds.at(cmd.order_id);
     out = Outcome{};
   }
   if (hold.state != HoldState::kOpen) {
@@ -545,9 +567,9 @@ void ShardTxn::rollbackTo(const Savepoint& sp) {
   while (m_holdUndo.size() > sp.holds) {
     auto& [id, old] = m_holdUndo.back();
     if (old)
-      m_state.holds[id] = std::move(*old);
+      m_state.setHold(std::move(*old));
     else
-      m_state.holds.erase(id);
+      m_state.eraseHold(id);
     m_holdUndo.pop_back();
   }
   for (; m_requestsAdded > sp.requests; --m_requestsAdded) m_state.requests.forgetNewest();

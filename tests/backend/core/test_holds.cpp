@@ -1,5 +1,9 @@
 // Order holds: reserve, commit (full and partial), release, TTL expiry driven
 // by the engine's clock, and the multi-shard saga.
+#include <random>
+#include <set>
+
+#include "core/shard_state.h"
 #include "core_fixture.h"
 
 using namespace depot;
@@ -111,6 +115,60 @@ class TestHolds : public QObject {
     QCOMPARE(f.svc().openHolds(), 1u);
     f.clock().advance(61'000'000);
     QTRY_COMPARE_WITH_TIMEOUT(f.balance("SKU-1", "w1/A"), (Balance{10, 0}), 5000);
+  }
+
+  // ShardState keeps the open-hold count and the closed holds' order as
+  // holds are written, so that neither the per-second count nor the prune
+  // scans every hold. Random writes (opens, closes at rising times,
+  // rollbacks to an earlier version, erases) against a recount.
+  void holdBookkeepingMatchesARecount() {
+    ShardState st;
+    std::mt19937 rng(7);
+    Micros now = 1;
+    std::map<std::string, Hold> previous;  // the version before the last write, for "rollbacks"
+    auto hold = [](const std::string& id, HoldState state, Micros closed_at) {
+      Hold h;
+      h.order_id = id;
+      h.state = state;
+      h.closed_at = closed_at;
+      return h;
+    };
+    auto recount = [&] {
+      std::size_t open = 0;
+      for (const auto& [id, h] : st.holds) open += h.state == HoldState::kOpen;
+      return open;
+    };
+    for (int step = 0; step < 20'000; ++step) {
+      const std::string id = "O" + std::to_string(rng() % 300);
+      auto it = st.holds.find(id);
+      const unsigned op = rng() % 10;
+      now += rng() % 3;
+      if (it == st.holds.end()) {
+        st.setHold(hold(id, HoldState::kOpen, 0));
+      } else if (op < 5 && it->second.state == HoldState::kOpen) {
+        previous[id] = it->second;
+        st.setHold(hold(id, rng() % 2 ? HoldState::kCommitted : HoldState::kReleased, now));
+      } else if (op < 7 && previous.count(id)) {
+        st.setHold(previous[id]);  // a rolled-back batch restores the hold it changed
+        previous.erase(id);
+      } else if (op < 8) {
+        st.eraseHold(id);
+        previous.erase(id);
+      } else if (op == 9) {
+        const Micros before = now - static_cast<Micros>(rng() % 50);
+        std::set<std::string> open_before, kept_closed;
+        for (const auto& [oid, h] : st.holds)
+          (h.state == HoldState::kOpen ? open_before : kept_closed).insert(oid);
+        std::erase_if(kept_closed,
+                      [&](const std::string& oid) { return st.holds.at(oid).closed_at < before; });
+        st.prune(before);
+        for (const auto& oid : open_before) QVERIFY2(st.holds.count(oid), oid.c_str());
+        for (const auto& oid : kept_closed) QVERIFY2(st.holds.count(oid), oid.c_str());
+        for (const auto& [oid, h] : st.holds)
+          QVERIFY2(h.state == HoldState::kOpen || h.closed_at >= before, oid.c_str());
+      }
+      QCOMPARE(st.openHolds(), recount());
+    }
   }
 
   void multiShardSagaIsAllOrNothing() {

@@ -439,8 +439,6 @@ void Engine::run(Writer& w) {
           w.wake.wait_for(lock, std::chrono::milliseconds(50));
           continue;
         }
-        w.wake_ticket = 0;
-        w.wake_queued = 1;
         const Micros now = m_clock.now();
         Micros wait = kHousekeepingEvery;
         if (!w.expiries.empty()) wait = std::min(wait, w.expiries.top().at - now);
@@ -451,7 +449,10 @@ void Engine::run(Writer& w) {
         // A ManualClock does not move by itself: poll at most every 50 ms.
         w.wake.wait_for(lock, std::chrono::microseconds(std::min<Micros>(wait, 50'000)));
       }
-      w.wake_ticket = 0;  // awake: every submission may wake it again
+      // Awake: every submission may wake it again. (The only other place
+      // that sets them, max_batch_delay's wait below, restores them too, so
+      // they hold these values whenever the writer is not asleep.)
+      w.wake_ticket = 0;
       w.wake_queued = 1;
       if (frontDone()) continue;  // complete it first (finishDurable, above)
       if (m_stopping && w.queue.empty()) {

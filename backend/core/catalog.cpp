@@ -186,6 +186,14 @@ void Catalog::putItem(const Item& item) {
   held.unit = *m_units.emplace(item.unit).first;
 }
 
+absl::Status Catalog::unknownSku(std::string_view sku) {
+  return absl::NotFoundError(absl::StrCat("sku: unknown SKU '", av(sku), "'"));
+}
+
+absl::Status Catalog::unknownLocation(std::string_view name) {
+  return absl::NotFoundError(absl::StrCat("location: unknown location '", av(name), "'"));
+}
+
 bool Catalog::refreshAfterMiss() const {
   if (!m_shared) return false;
   const std::int64_t now = std::chrono::duration_cast<std::chrono::microseconds>(
@@ -200,48 +208,24 @@ bool Catalog::refreshAfterMiss() const {
 }
 
 absl::StatusOr<Item> Catalog::item(std::string_view sku) const {
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    {
-      std::shared_lock lock(m_mutex);
-      if (const StoredItem* found = findSku(sku)) return toItem(*found);
-    }
-    if (attempt == 0 && !refreshAfterMiss()) break;
-  }
-  return absl::NotFoundError(absl::StrCat("sku: unknown SKU '", av(sku), "'"));
+  if (auto found = findFresh([&] { return toFound(findSku(sku), toItem); }))
+    return *std::move(found);
+  return unknownSku(sku);
 }
 
 absl::StatusOr<Catalog::ItemRef> Catalog::itemRef(std::string_view sku) const {
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    {
-      std::shared_lock lock(m_mutex);
-      if (const StoredItem* found = findSku(sku)) return ItemRef{found->id, found->shard};
-    }
-    if (attempt == 0 && !refreshAfterMiss()) break;
-  }
-  return absl::NotFoundError(absl::StrCat("sku: unknown SKU '", av(sku), "'"));
+  auto ref = [](const StoredItem& s) { return ItemRef{s.id, s.shard}; };
+  if (auto found = findFresh([&] { return toFound(findSku(sku), ref); })) return *found;
+  return unknownSku(sku);
 }
 
 std::optional<Item> Catalog::itemById(ItemId id) const {
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    {
-      std::shared_lock lock(m_mutex);
-      if (const StoredItem* found = findItem(id)) return toItem(*found);
-    }
-    if (attempt == 0 && !refreshAfterMiss()) break;
-  }
-  return std::nullopt;
+  return findFresh([&] { return toFound(findItem(id), toItem); });
 }
 
 std::optional<Catalog::ReorderRule> Catalog::reorderRule(ItemId id) const {
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    {
-      std::shared_lock lock(m_mutex);
-      if (const StoredItem* found = findItem(id))
-        return ReorderRule{found->reorder_point, found->reorder_qty};
-    }
-    if (attempt == 0 && !refreshAfterMiss()) break;
-  }
-  return std::nullopt;
+  auto rule = [](const StoredItem& s) { return ReorderRule{s.reorder_point, s.reorder_qty}; };
+  return findFresh([&] { return toFound(findItem(id), rule); });
 }
 
 std::string Catalog::skuOf(ItemId id) const {
@@ -255,15 +239,13 @@ absl::StatusOr<LocationId> Catalog::locationId(std::string_view name) const {
   if (name.empty() || slash == std::string_view::npos || slash == 0 || slash + 1 == name.size())
     return absl::InvalidArgumentError(
         absl::StrCat("location: '", av(name), "' is not of the form WAREHOUSE/LOCATION"));
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    {
-      std::shared_lock lock(m_mutex);
-      auto it = m_locationByName.find(av(name));
-      if (it != m_locationByName.end()) return it->second;
-    }
-    if (attempt == 0 && !refreshAfterMiss()) break;
-  }
-  return absl::NotFoundError(absl::StrCat("location: unknown location '", av(name), "'"));
+  auto found = findFresh([&]() -> std::optional<LocationId> {
+    auto it = m_locationByName.find(av(name));
+    if (it == m_locationByName.end()) return std::nullopt;
+    return it->second;
+  });
+  if (found) return *found;
+  return unknownLocation(name);
 }
 
 absl::StatusOr<Location> Catalog::location(std::string_view name) const {
@@ -271,19 +253,15 @@ absl::StatusOr<Location> Catalog::location(std::string_view name) const {
   if (!id.ok()) return id.status();
   // A shared catalog may reload between the two lookups; ids are stable.
   if (auto loc = locationById(*id)) return *std::move(loc);
-  return absl::NotFoundError(absl::StrCat("location: unknown location '", av(name), "'"));
+  return unknownLocation(name);
 }
 
 std::optional<Location> Catalog::locationById(LocationId id) const {
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    {
-      std::shared_lock lock(m_mutex);
-      auto it = m_locations.find(id);
-      if (it != m_locations.end()) return it->second;
-    }
-    if (attempt == 0 && !refreshAfterMiss()) break;
-  }
-  return std::nullopt;
+  return findFresh([&]() -> std::optional<Location> {
+    auto it = m_locations.find(id);
+    if (it == m_locations.end()) return std::nullopt;
+    return it->second;
+  });
 }
 
 std::string Catalog::locationName(LocationId id) const {

@@ -70,6 +70,27 @@ class Catalog {
  private:
   // True when a reload ran (the caller looks again).
   bool refreshAfterMiss() const;
+  // Runs `find` (returning a std::optional) under the shared lock; when it
+  // finds nothing in a shared catalog, reloads once and runs it again.
+  template <typename Find>
+  auto findFresh(Find&& find) const -> decltype(find()) {
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      {
+        std::shared_lock lock(m_mutex);
+        if (auto found = find()) return found;
+      }
+      if (attempt == 0 && !refreshAfterMiss()) break;
+    }
+    return std::nullopt;
+  }
+  // f(*stored) when stored is not null, for findFresh.
+  template <typename T, typename F>
+  static auto toFound(const T* stored, F&& f) -> std::optional<decltype(f(*stored))> {
+    if (stored == nullptr) return std::nullopt;
+    return f(*stored);
+  }
+  static absl::Status unknownSku(std::string_view sku);        // NOT_FOUND naming "sku"
+  static absl::Status unknownLocation(std::string_view name);  // NOT_FOUND naming "location"
 
   Store& m_store;
   bool m_shared = false;

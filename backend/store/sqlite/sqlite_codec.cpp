@@ -211,12 +211,15 @@ absl::StatusOr<std::vector<HoldLine>> decodeHoldLines(std::string_view blob) {
 // Per record: request_id, fingerprint (fixed64), code, message, first_seq,
 // entries, after count + after list, ts as a zigzag delta from the previous
 // record's ts (records of one commit share a ts, so usually one zero byte).
-void encodeRequests(const std::vector<RequestRecord>& records, std::string* out) {
+namespace {
+template <typename Records, typename Deref>
+void encodeRequestList(const Records& records, Deref deref, std::string* out) {
   out->clear();
   if (records.empty()) return;
   putHeader(records.size(), out);
   Micros previous_ts = 0;
-  for (const RequestRecord& r : records) {
+  for (const auto& element : records) {
+    const RequestRecord& r = deref(element);
     putBytes(r.request_id, out);
     putFixed64(r.fingerprint, out);
     putVarint(static_cast<std::uint64_t>(r.outcome.code), out);
@@ -231,6 +234,17 @@ void encodeRequests(const std::vector<RequestRecord>& records, std::string* out)
               out);
     previous_ts = r.ts;
   }
+}
+}  // namespace
+
+void encodeRequests(const std::vector<RequestRecord>& records, std::string* out) {
+  encodeRequestList(
+      records, [](const RequestRecord& r) -> const RequestRecord& { return r; }, out);
+}
+
+void encodeRequests(absl::Span<const RequestRecord* const> records, std::string* out) {
+  encodeRequestList(
+      records, [](const RequestRecord* r) -> const RequestRecord& { return *r; }, out);
 }
 
 absl::Status decodeRequests(std::string_view blob, ShardId shard, std::vector<RequestRecord>* out) {

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "core/model.h"
 #include "store/store.h"
 
@@ -40,6 +41,7 @@ absl::StatusOr<std::vector<HoldLine>> decodeHoldLines(std::string_view blob);
 // Records of one shard: the shard itself is not encoded (it is the row's) and
 // decodeRequests sets it on every record it appends to *out.
 void encodeRequests(const std::vector<RequestRecord>& records, std::string* out);
+void encodeRequests(absl::Span<const RequestRecord* const> records, std::string* out);
 absl::Status decodeRequests(std::string_view blob, ShardId shard, std::vector<RequestRecord>* out);
 // The same blob straight into the compact form a restart keeps: the id's key,
 // no per-record heap allocation for the usual one-balance outcome.

@@ -35,7 +35,9 @@ struct Migration {
 //   it back whole in recoverShard), and a row per request cost a random-key
 //   B-tree insert per command, measured at about a third of the commit time.
 //   If a request_id is stored twice, the later record wins on recovery.
-//   requests_shard serves recovery, requests_ts pruning.
+//   requests_shard serves recovery, requests_ts pruning. A row is pruned
+//   once its newest record is; recovery drops the older records it still
+//   holds below meta.requests_pruned_before (written by each prune).
 // - Ids are not declared as foreign keys: the shard engines validate every id
 //   against the catalog before a batch reaches the store, and enforcing the
 //   references would cost four B-tree probes per ledger entry on the hot

@@ -122,7 +122,7 @@ class SqliteStore final : public Store {
   absl::StatusOr<std::vector<Location>> upsertLocations(
       const std::vector<Location>& locations) override;
 
-  // Idempotency records are stored per ShardCommit; if a request_id was
+  // Idempotency records are stored per shard and applier round; if a request_id was
   // stored more than once, only its last record is returned.
   using Store::recoverShard;
   absl::StatusOr<ShardRecovery> recoverShard(ShardId shard, Micros requests_since,

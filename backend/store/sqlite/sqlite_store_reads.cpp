@@ -148,6 +148,8 @@ absl::StatusOr<ShardRecovery> SqliteStore::recoverShardSnapshot(ShardId shard,
                   " FROM counts WHERE state = 2 AND shard = ?1 ORDER BY submitted_at, count_id");
   static const std::string kRequestsSql =
       "SELECT records FROM requests WHERE shard = ?1 AND max_ts >= ?2 ORDER BY id";
+  static const std::string kPrunedSql =
+      "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'requests_pruned_before'";
 
   const std::string context = sqlite::cat("recoverShard ", shard);
   ShardRecovery r;
@@ -196,6 +198,16 @@ absl::StatusOr<ShardRecovery> SqliteStore::recoverShardSnapshot(ShardId shard,
       r.pending.push_back(sqlite::readCount(s));
       return true;
     });
+  }
+  if (st.ok() && decode.ok()) {
+    // A row outlives its older records by up to a round (putRequests): what
+    // pruneBefore cut off stays forgotten.
+    st = forEachRow(
+        lease, kPrunedSql, "reading the prune cutoff", [](Stmt&) {},
+        [&](const Stmt& s) {
+          requests_since = std::max(requests_since, Micros{s.colInt(0)});
+          return false;
+        });
   }
   if (st.ok() && decode.ok()) {
     st = forEachRow(

@@ -17,6 +17,7 @@
 #include <random>
 #include <string_view>
 
+#include "absl/container/flat_hash_map.h"
 #include "store/sqlite/commit_log.h"
 #include "store/sqlite/sqlite_codec.h"
 #include "store/sqlite/sqlite_db.h"
@@ -245,7 +246,7 @@ class TestSqliteStore : public QObject {
     records[3].request_id = std::string(128, 'x');
     records[3].ts = std::numeric_limits<Micros>::max();
     std::string blob;
-    sqlite::encodeRequests({}, &blob);
+    sqlite::encodeRequests(std::vector<RequestRecord>{}, &blob);
     QCOMPARE(blob.size(), std::size_t{0});
     sqlite::encodeRequests(records, &blob);
     std::vector<RequestRecord> decoded;
@@ -456,6 +457,89 @@ class TestSqliteStore : public QObject {
     DEPOT_VERIFY_OK(ledger.commit());
     DEPOT_ASSIGN_OR_FAIL(after, store->lastSeqs());
     QCOMPARE(after[item.shard], Seq{3});
+  }
+
+  // The idempotency records of one applier round go to one requests row per
+  // shard (not one per commit), in commit order: a request_id committed
+  // twice recovers with its later outcome. The round here is the replay of
+  // three commits left in the log.
+  void requestsOfARoundAreOneRowPerShard() {
+    const std::string path = freshPath();
+    std::string ledger_id;
+    {
+      auto store = openStore(path);
+      QVERIFY(store);
+      ledger_id = store->ledgerId();
+    }
+    constexpr ShardId kA = 3;
+    constexpr ShardId kB = 7;
+    auto request = [](ShardId shard, const std::string& id, absl::StatusCode code, Micros ts) {
+      RequestRecord r;
+      r.request_id = id;
+      r.shard = shard;
+      r.fingerprint = 42;
+      r.outcome.code = code;
+      r.ts = ts;
+      return r;
+    };
+    auto commit = [](ShardId shard, std::vector<RequestRecord> requests) {
+      ShardCommit sc;
+      sc.shard = shard;
+      sc.epoch = 1;
+      sc.requests = std::move(requests);
+      return sc;
+    };
+    const std::vector<CommitBatch> batches = {
+        {{commit(kA, {request(kA, "dup", absl::StatusCode::kOk, 100)})}},
+        {{commit(kA, {request(kA, "dup", absl::StatusCode::kFailedPrecondition, 200),
+                      request(kA, "a2", absl::StatusCode::kOk, 200)}),
+          commit(kB, {request(kB, "b1", absl::StatusCode::kOk, 200)})}},
+        {{commit(kB, {request(kB, "b2", absl::StatusCode::kOk, 300)})}},
+    };
+    {
+      DEPOT_ASSIGN_OR_FAIL(log,
+                           sqlite::CommitLog::open(sqlite::CommitLog::dirFor(path), ledger_id, {}));
+      auto db = sqlite::Db::open(path, SQLITE_OPEN_READONLY);
+      DEPOT_VERIFY_OK(db.status());
+      DEPOT_ASSIGN_OR_FAIL(
+          applied,
+          db->queryInt("SELECT CAST(value AS INTEGER) FROM meta WHERE key='applied_log_id'"));
+      DEPOT_VERIFY_OK(log->startAppending(applied + 1));
+      std::int64_t id = applied;
+      for (const CommitBatch& batch : batches) {
+        std::string blob;
+        sqlite::encodeCommitBatch(batch, &blob);
+        DEPOT_ASSIGN_OR_FAIL(lsn, log->append(++id, blob));
+        DEPOT_VERIFY_OK(log->sync(lsn));
+      }
+    }
+    auto store = openStore(path);
+    QVERIFY(store);
+    DEPOT_ASSIGN_OR_FAIL(a, store->recoverShard(kA, 0, 0));
+    DEPOT_ASSIGN_OR_FAIL(b, store->recoverShard(kB, 0, 0));
+    auto codes = [](const ShardRecovery& r) {
+      absl::flat_hash_map<RequestKey, absl::StatusCode> out;
+      for (const RecoveredRequest& rec : r.requests) {
+        const bool fresh = out.emplace(rec.key, rec.remembered.code).second;
+        if (!fresh) qWarning("a request id was recovered twice");
+      }
+      return out;
+    };
+    const absl::flat_hash_map<RequestKey, absl::StatusCode> want_a = {
+        {requestKey("dup"), absl::StatusCode::kFailedPrecondition},
+        {requestKey("a2"), absl::StatusCode::kOk}};
+    const absl::flat_hash_map<RequestKey, absl::StatusCode> want_b = {
+        {requestKey("b1"), absl::StatusCode::kOk}, {requestKey("b2"), absl::StatusCode::kOk}};
+    QCOMPARE(a.requests.size(), std::size_t{2});
+    QVERIFY(codes(a) == want_a);
+    QCOMPARE(b.requests.size(), std::size_t{2});
+    QVERIFY(codes(b) == want_b);
+    auto db = sqlite::Db::open(path, SQLITE_OPEN_READONLY);
+    DEPOT_VERIFY_OK(db.status());
+    DEPOT_ASSIGN_OR_FAIL(rows, db->queryInt("SELECT count(*) FROM requests"));
+    QCOMPARE(rows, std::int64_t{2});
+    DEPOT_ASSIGN_OR_FAIL(newest_b, db->queryInt("SELECT max_ts FROM requests WHERE shard = 7"));
+    QCOMPARE(newest_b, std::int64_t{300});  // a row is pruned only once all its records are old
   }
 
   // A log whose records are gone (a segment deleted by hand) is not papered

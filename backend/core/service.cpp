@@ -97,6 +97,21 @@ class InventoryService::Impl {
     if (!loc.ok()) return renameLocationField(field, loc.status());
     return loc;
   }
+  // An order line's item and location as ids, copying no catalog strings.
+  // Errors name the line's fields ("sku: ...", "location: ..."); the caller
+  // puts them under the line's path, built only for an error.
+  struct ResolvedLine {
+    Catalog::ItemRef item;
+    LocationId location = 0;
+  };
+  absl::StatusOr<ResolvedLine> resolveLine(std::string_view sku, std::string_view location) {
+    if (auto s = validateSku("sku", sku); !s.ok()) return s;
+    auto item = catalog.itemRef(sku);
+    if (!item.ok()) return item.status();
+    auto loc = resolveLocationId("location", location);
+    if (!loc.ok()) return loc.status();
+    return ResolvedLine{*item, *loc};
+  }
   // As resolveLocation, without copying the location's strings.
   absl::StatusOr<LocationId> resolveLocationId(std::string_view field, std::string_view name) {
     if (auto s = validateName(field, name, 2 * kMaxNameLength + 1, true); !s.ok()) return s;
@@ -489,17 +504,15 @@ void InventoryService::reserve(ReserveRequest r, Done<OrderResult> done) {
   std::map<ShardId, std::vector<HoldLine>> byShard;
   for (std::size_t i = 0; i < r.lines.size(); ++i) {
     const auto& l = r.lines[i];
-    const std::string path = at("lines", i);
-    auto item = d.resolveItem(path, l.sku);
-    if (!item.ok()) return refuse(item.status());
-    auto loc = d.resolveLocation(path + ".location", l.location);
-    if (!loc.ok()) return refuse(loc.status());
-    if (auto s = validateQuantity(path + ".quantity", l.quantity, false); !s.ok()) return refuse(s);
-    if (r.part && std::find(r.part->shards.begin(), r.part->shards.end(), item->shard) ==
-                      r.part->shards.end())
-      return refuse(absl::InvalidArgumentError(
-          absl::StrCat(path, ".sku: not on the shards of this request part")));
-    byShard[item->shard].push_back(HoldLine{item->id, loc->id, l.quantity});
+    auto line = d.resolveLine(l.sku, l.location);
+    absl::Status s = line.status();
+    if (s.ok()) s = validateQuantity("quantity", l.quantity, false);
+    if (s.ok() && r.part &&
+        std::find(r.part->shards.begin(), r.part->shards.end(), line->item.shard) ==
+            r.part->shards.end())
+      s = absl::InvalidArgumentError("sku: not on the shards of this request part");
+    if (!s.ok()) return refuse(under(at("lines", i), s));
+    byShard[line->item.shard].push_back(HoldLine{line->item.id, line->location, l.quantity});
   }
   for (const auto& [shard, lines] : byShard)
     if (auto s = d.engine.admit(shard); !s.ok()) return refuse(s);
@@ -604,14 +617,12 @@ void InventoryService::commitOrder(CommitRequest r, Done<OrderResult> done) {
   std::map<ShardId, std::vector<HoldLine>> ship;
   for (std::size_t i = 0; i < r.lines.size(); ++i) {
     const auto& l = r.lines[i];
-    const std::string path = at("lines", i);
-    auto item = d.resolveItem(path, l.sku);
-    if (!item.ok()) return refuse(item.status());
-    auto loc = d.resolveLocation(path + ".location", l.location);
-    if (!loc.ok()) return refuse(loc.status());
-    if (l.quantity < 0 || l.quantity > kMaxQuantity)
-      return refuse(absl::InvalidArgumentError(path + ".quantity: must be between 0 and 1e12"));
-    ship[item->shard].push_back(HoldLine{item->id, loc->id, l.quantity});
+    auto line = d.resolveLine(l.sku, l.location);
+    absl::Status s = line.status();
+    if (s.ok() && (l.quantity < 0 || l.quantity > kMaxQuantity))
+      s = absl::InvalidArgumentError("quantity: must be between 0 and 1e12");
+    if (!s.ok()) return refuse(under(at("lines", i), s));
+    ship[line->item.shard].push_back(HoldLine{line->item.id, line->location, l.quantity});
   }
   CloseHoldCmd base;
   base.request_id = r.request_id;

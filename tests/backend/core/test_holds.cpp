@@ -88,6 +88,43 @@ class TestHolds : public QObject {
     QCOMPARE(f.balance("SKU-1", "w1/A"), (Balance{10, 0}));
   }
 
+  // An order line's error names the line and the field, for reserve and
+  // commit alike (the text clients show), and refuses the whole order.
+  void orderLineErrorsNameTheLineAndField() {
+    CoreFixture f;
+    f.seedCatalog();
+    QVERIFY(f.move(K::kReceive, "SKU-1", "w1/A", 10).outcome.ok());
+    auto message = [](const OrderResult& r) { return std::string(r.status.message()); };
+    const OrderLine good{"SKU-1", "w1/A", 1};
+    auto r = f.reserve("E1", {good, {"NOPE-9", "w1/A", 1}});
+    QCOMPARE(r.status.code(), absl::StatusCode::kNotFound);
+    QCOMPARE(message(r), std::string("lines[1].sku: unknown SKU 'NOPE-9'"));
+    r = f.reserve("E1", {good, {"SKU-1", "w9/Z", 1}});
+    QCOMPARE(r.status.code(), absl::StatusCode::kNotFound);
+    QCOMPARE(message(r), std::string("lines[1].location: unknown location 'w9/Z'"));
+    r = f.reserve("E1", {{"SKU-1", "nowhere", 1}});
+    QCOMPARE(r.status.code(), absl::StatusCode::kInvalidArgument);
+    QVERIFY2(message(r).rfind("lines[0].location: ", 0) == 0, message(r).c_str());
+    r = f.reserve("E1", {{"", "w1/A", 1}});
+    QCOMPARE(r.status.code(), absl::StatusCode::kInvalidArgument);
+    QVERIFY2(message(r).rfind("lines[0].sku: ", 0) == 0, message(r).c_str());
+    r = f.reserve("E1", {good, {"SKU-1", "w1/A", 0}});
+    QCOMPARE(r.status.code(), absl::StatusCode::kInvalidArgument);
+    QVERIFY2(message(r).rfind("lines[1].quantity: ", 0) == 0, message(r).c_str());
+    QCOMPARE(f.balance("SKU-1", "w1/A"), (Balance{10, 0}));  // nothing held
+
+    QVERIFY(f.reserve("E1", {{"SKU-1", "w1/A", 3}}).status.ok());
+    r = f.commit("E1", {{"SKU-1", "w1/A", 1}, {"NOPE-9", "w1/A", 1}});
+    QCOMPARE(r.status.code(), absl::StatusCode::kNotFound);
+    QCOMPARE(message(r), std::string("lines[1].sku: unknown SKU 'NOPE-9'"));
+    r = f.commit("E1", {{"SKU-1", "w9/Z", 1}});
+    QCOMPARE(message(r), std::string("lines[0].location: unknown location 'w9/Z'"));
+    r = f.commit("E1", {{"SKU-1", "w1/A", -1}});
+    QCOMPARE(r.status.code(), absl::StatusCode::kInvalidArgument);
+    QCOMPARE(message(r), std::string("lines[0].quantity: must be between 0 and 1e12"));
+    QCOMPARE(f.balance("SKU-1", "w1/A"), (Balance{10, 3}));  // still held, nothing shipped
+  }
+
   void expiryByEngineClock() {
     CoreFixture f;
     f.seedCatalog();

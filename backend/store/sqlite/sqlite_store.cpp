@@ -561,18 +561,23 @@ void SqliteStore::runFlusher() {
     // Outside the lock: writers append while this fdatasync runs, and the
     // next one covers all of them.
     const absl::Status synced = m_log->sync(target);
-    bool handed = false;
+    bool wake_applier = false;
     {
       std::lock_guard lock(m_log_mutex);
       if (synced.ok()) {
-        // Durable: hand them to the applier, in id order.
+        // Durable: hand them to the applier, in id order. It waits without a
+        // deadline while it has nothing, and until its round is due or full
+        // once it has something (runApplier).
         while (!m_unsynced.empty() && m_unsynced.front().lsn <= target) {
-          if (m_pending.empty()) m_oldest_pending_at = std::chrono::steady_clock::now();
+          if (m_pending.empty()) {
+            m_oldest_pending_at = std::chrono::steady_clock::now();
+            wake_applier = true;
+          }
           m_committed_hint.store(m_unsynced.front().id, std::memory_order_release);
           m_pending.push_back(std::move(m_unsynced.front()));
           m_unsynced.pop_front();
-          handed = true;
         }
+        if (!m_pending.empty() && m_pending_entries >= kMinRoundEntries) wake_applier = true;
         m_durable_lsn.store(target, std::memory_order_release);
       } else {
         // The unsynced records stay out of the tables: whether they are
@@ -581,7 +586,7 @@ void SqliteStore::runFlusher() {
       }
     }
     m_durable_cv.notify_all();
-    if (handed) m_work.notify_one();
+    if (wake_applier) m_work.notify_one();
     {
       std::lock_guard lock(m_listener_mutex);
       if (m_commit_listener) m_commit_listener();
@@ -695,7 +700,6 @@ void SqliteStore::runApplier() {
   // when the oldest pending record is kMaxApplyDelay old, or at once when a
   // reader waits for it (read-your-writes never waits for the timer).
   constexpr std::size_t kRoundEntries = 100'000;
-  constexpr std::size_t kMinRoundEntries = 100'000;
   constexpr auto kMaxApplyDelay = std::chrono::milliseconds(1000);
   // Applied segments are dropped at most this often (a rename or unlink:
   // commits never wait for it), and a spare segment is zero-filled here

@@ -84,6 +84,9 @@ class SqliteStore final : public Store {
   // commit() waits while this many ledger entries are committed but not yet
   // applied to the tables (the applier is behind): bounds memory.
   static constexpr std::size_t kMaxPendingEntries = 500'000;
+  // The applier starts a round at once when this many entries are pending
+  // (otherwise when the oldest has waited a second, or a reader waits).
+  static constexpr std::size_t kMinRoundEntries = 100'000;
 
   // Opens or creates the store and migrates its schema to the current
   // version. DATA_LOSS for a file that is not an SQLite database or is
@@ -252,7 +255,10 @@ class SqliteStore final : public Store {
   bool m_stopping ABSL_GUARDED_BY(m_log_mutex) = false;
   int m_readers_waiting ABSL_GUARDED_BY(m_log_mutex) = 0;  // in awaitApplied()
   std::chrono::steady_clock::time_point m_oldest_pending_at ABSL_GUARDED_BY(m_log_mutex);
-  std::condition_variable m_work;      // applier: records are pending, or stop
+  // The applier's wake-up: records arrived while it had none, a round's
+  // worth is pending, a reader waits, or stop. Not every flush: a wake-up
+  // that finds the round neither due nor full only costs a context switch.
+  std::condition_variable m_work;
   std::condition_variable m_log_room;  // commit(): the backlog shrank
   std::atomic<std::uint64_t> m_log_syncs{0};  // CommitLog::Options::sync_counter
   // The last id handed to the applier (every acknowledged commit), for readers.

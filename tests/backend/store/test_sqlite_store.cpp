@@ -43,6 +43,29 @@ std::unique_ptr<SqliteStore> openStore(
   return *std::move(store);
 }
 
+// Creates the store file at `path`; its ledger id, "" if it did not open.
+std::string createStore(const std::string& path) {
+  auto store = openStore(path);
+  return store ? store->ledgerId() : std::string();
+}
+
+// Appends `blobs` as records first_id, first_id + 1, ... to the commit log
+// of the store at `path`, each synced: commits a depotd made durable and
+// died before applying.
+absl::Status appendToLog(const std::string& path, const std::string& ledger_id,
+                         std::int64_t first_id, const std::vector<std::string>& blobs) {
+  auto log = sqlite::CommitLog::open(sqlite::CommitLog::dirFor(path), ledger_id, {});
+  if (!log.ok()) return log.status();
+  if (auto st = (*log)->startAppending(first_id); !st.ok()) return st;
+  std::int64_t id = first_id;
+  for (const std::string& blob : blobs) {
+    auto lsn = (*log)->append(id++, blob);
+    if (!lsn.ok()) return lsn.status();
+    if (auto st = (*log)->sync(*lsn); !st.ok()) return st;
+  }
+  return absl::OkStatus();
+}
+
 absl::Status openStatus(const std::string& path) {
   SqliteStore::Options options;
   options.path = path;
@@ -426,11 +449,7 @@ class TestSqliteStore : public QObject {
                                                "PRAGMA synchronous=FULL", ledger_id, 5000));
         DEPOT_VERIFY_OK(log->append(applied + 1, blob));
       } else {
-        DEPOT_ASSIGN_OR_FAIL(
-            log, sqlite::CommitLog::open(sqlite::CommitLog::dirFor(path), ledger_id, {}));
-        DEPOT_VERIFY_OK(log->startAppending(applied + 1));
-        DEPOT_ASSIGN_OR_FAIL(lsn, log->append(applied + 1, blob));
-        DEPOT_VERIFY_OK(log->sync(lsn));
+        DEPOT_VERIFY_OK(appendToLog(path, ledger_id, applied + 1, {blob}));
       }
     }
     auto store = openStore(path);
@@ -465,12 +484,8 @@ class TestSqliteStore : public QObject {
   // three commits left in the log.
   void requestsOfARoundAreOneRowPerShard() {
     const std::string path = freshPath();
-    std::string ledger_id;
-    {
-      auto store = openStore(path);
-      QVERIFY(store);
-      ledger_id = store->ledgerId();
-    }
+    const std::string ledger_id = createStore(path);
+    QVERIFY(!ledger_id.empty());
     constexpr ShardId kA = 3;
     constexpr ShardId kB = 7;
     auto request = [](ShardId shard, const std::string& id, absl::StatusCode code, Micros ts) {
@@ -497,21 +512,15 @@ class TestSqliteStore : public QObject {
         {{commit(kB, {request(kB, "b2", absl::StatusCode::kOk, 300)})}},
     };
     {
-      DEPOT_ASSIGN_OR_FAIL(log,
-                           sqlite::CommitLog::open(sqlite::CommitLog::dirFor(path), ledger_id, {}));
       auto db = sqlite::Db::open(path, SQLITE_OPEN_READONLY);
       DEPOT_VERIFY_OK(db.status());
       DEPOT_ASSIGN_OR_FAIL(
           applied,
           db->queryInt("SELECT CAST(value AS INTEGER) FROM meta WHERE key='applied_log_id'"));
-      DEPOT_VERIFY_OK(log->startAppending(applied + 1));
-      std::int64_t id = applied;
-      for (const CommitBatch& batch : batches) {
-        std::string blob;
-        sqlite::encodeCommitBatch(batch, &blob);
-        DEPOT_ASSIGN_OR_FAIL(lsn, log->append(++id, blob));
-        DEPOT_VERIFY_OK(log->sync(lsn));
-      }
+      std::vector<std::string> blobs(batches.size());
+      for (std::size_t i = 0; i < batches.size(); ++i)
+        sqlite::encodeCommitBatch(batches[i], &blobs[i]);
+      DEPOT_VERIFY_OK(appendToLog(path, ledger_id, applied + 1, blobs));
     }
     auto store = openStore(path);
     QVERIFY(store);
@@ -546,19 +555,9 @@ class TestSqliteStore : public QObject {
   // over: the store refuses to open, naming the missing records.
   void missingLogRecordsAreDataLoss() {
     const std::string path = freshPath();
-    std::string ledger_id;
-    {
-      auto store = openStore(path);
-      QVERIFY(store);
-      ledger_id = store->ledgerId();
-    }
-    {
-      DEPOT_ASSIGN_OR_FAIL(log,
-                           sqlite::CommitLog::open(sqlite::CommitLog::dirFor(path), ledger_id, {}));
-      DEPOT_VERIFY_OK(log->startAppending(50));  // the tables hold none of 1..49
-      DEPOT_ASSIGN_OR_FAIL(lsn, log->append(50, "x"));
-      DEPOT_VERIFY_OK(log->sync(lsn));
-    }
+    const std::string ledger_id = createStore(path);
+    QVERIFY(!ledger_id.empty());
+    DEPOT_VERIFY_OK(appendToLog(path, ledger_id, 50, {"x"}));  // the tables hold none of 1..49
     const absl::Status st = openStatus(path);
     DEPOT_VERIFY_CODE(st, absl::StatusCode::kDataLoss);
     QVERIFY2(st.message().find("are missing") != std::string_view::npos,

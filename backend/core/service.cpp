@@ -97,9 +97,10 @@ class InventoryService::Impl {
     if (!loc.ok()) return renameLocationField(field, loc.status());
     return loc;
   }
-  // An order line's item and location as ids, copying no catalog strings.
-  // Errors name the line's fields ("sku: ...", "location: ..."); the caller
-  // puts them under the line's path, built only for an error.
+  // A movement's or order line's item and location as ids, copying no
+  // catalog strings. Errors name the fields ("sku: ...", "location: ...");
+  // the caller puts them under the movement's or line's path, built only for
+  // an error.
   struct ResolvedLine {
     Catalog::ItemRef item;
     LocationId location = 0;
@@ -273,16 +274,14 @@ void InventoryService::apply(std::vector<MovementRequest> movements, bool linked
     if (m.kind != MovementKind::kReceive && m.kind != MovementKind::kShip &&
         m.kind != MovementKind::kTransfer && m.kind != MovementKind::kAdjust)
       return absl::InvalidArgumentError("kind: must be RECEIVE, SHIP, TRANSFER or ADJUST");
-    if (auto s = validateSku("sku", m.sku); !s.ok()) return s;
-    auto item = d.catalog.itemRef(m.sku);
-    if (!item.ok()) return item.status();
-    auto loc = d.resolveLocationId("location", m.location);
-    if (!loc.ok()) return loc.status();
+    auto line = d.resolveLine(m.sku, m.location);
+    if (!line.ok()) return line.status();
     MovementCmd& c = cmds[i];
     if (m.kind == MovementKind::kTransfer) {
       auto to = d.resolveLocationId("to_location", m.to_location);
       if (!to.ok()) return to.status();
-      if (*to == *loc) return absl::InvalidArgumentError("to_location: must differ from location");
+      if (*to == line->location)
+        return absl::InvalidArgumentError("to_location: must differ from location");
       c.to_location = *to;
       c.to_location_name = m.to_location;
       c.location_name = m.location;
@@ -296,8 +295,8 @@ void InventoryService::apply(std::vector<MovementRequest> movements, bool linked
       return s;
     if (auto s = validateName("actor", m.actor, kMaxIdLength, false); !s.ok()) return s;
     c.kind = m.kind;
-    c.item = item->id;
-    c.location = *loc;
+    c.item = line->item.id;
+    c.location = line->location;
     c.quantity = m.quantity;
     c.fingerprint = Fingerprint()
                         .add("movement")
@@ -313,7 +312,7 @@ void InventoryService::apply(std::vector<MovementRequest> movements, bool linked
     c.request_id = std::move(m.request_id);
     c.actor = actorOr(std::move(m.actor));
     c.reason = std::move(m.reason);
-    call->results[i].shard = item->shard;
+    call->results[i].shard = line->item.shard;
     return absl::OkStatus();
   };
   for (std::size_t i = 0; i < movements.size(); ++i) {
